@@ -1,0 +1,1 @@
+"""wahaweb: a self-hosted, multi-user web app for WhatsApp sessions on WAHA."""
