@@ -1,0 +1,76 @@
+"""The composition root: embedded vs real WAHA, migrations, webhook secret, health, import rules."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+from wahaweb.core.container import Core
+from wahaweb.core.ratelimit import ClockedMemoryStorage
+from wahaweb.settings import EMBEDDED_WAHA_URL
+
+from .conftest import SIM_KEY, embedded_settings, remote_settings
+
+CORE_DIR = pathlib.Path(__file__).resolve().parents[2] / "wahaweb" / "core"
+
+
+async def test_embedded_mode_builds_the_simulator(core):
+    assert core.embedded and core.simulator is not None
+    assert core.simulator.config.api_key == SIM_KEY
+    assert core.waha.base_url == EMBEDDED_WAHA_URL
+    assert core.sessions.demo_mode
+    assert isinstance(core.limiter.storage, ClockedMemoryStorage)
+    info = await core.server_info()
+    assert info.embedded and info.reachable and info.version and info.url == "embedded WAHA simulator"
+    health = await core.health()
+    assert health.ok and health.as_json() == {"ok": True, "database": {"ok": True, "error": None},
+                                              "waha": {"ok": True, "error": None}}
+
+
+async def test_real_waha_mode_has_no_simulator_and_reports_unreachable(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'lazy.db'}"
+    core = Core.from_settings(remote_settings(url, waha_url="http://127.0.0.1:9"), retry_waits=())
+    try:
+        assert core.simulator is None and not core.embedded and not core.sessions.demo_mode
+        assert not (tmp_path / "lazy.db").exists(), "from_settings must not do I/O"
+        await core.migrate()
+        assert (tmp_path / "lazy.db").exists()
+        health = await core.health()
+        assert health.database_ok and not health.waha_ok and not health.ok
+        assert "127.0.0.1:9" in health.waha_error
+        info = await core.server_info()
+        assert not info.reachable and "unreachable" in info.error and SIM_KEY not in info.error
+    finally:
+        await core.aclose()
+        await core.aclose()  # idempotent
+
+
+async def test_webhook_secret_from_settings_or_generated_once(make_core, sqlite_url):
+    given = await make_core(embedded_settings(sqlite_url, webhook_secret="from-env"))
+    assert await given.webhook_secret() == "from-env"
+    first = await make_core(embedded_settings(sqlite_url))
+    second = await make_core(embedded_settings(sqlite_url))
+    secret = await first.webhook_secret()
+    assert secret != "from-env" and len(secret) >= 32
+    assert await second.webhook_secret() == secret  # stored: every worker and restart agrees
+
+
+async def test_public_url_sets_the_webhook_url(make_core, sqlite_url):
+    core = await make_core(embedded_settings(sqlite_url, public_url="https://app.example.com"))
+    assert core.sessions.webhook_url == "https://app.example.com/api/waha/webhook"
+
+
+def test_core_never_imports_reflex_and_only_the_container_imports_the_simulator():
+    env = {**os.environ, "PYTHONPATH": str(CORE_DIR.parents[1])}
+    code = ("import sys, wahaweb.core.container, wahaweb.core.sessions, wahaweb.core.migrate; "
+            "assert 'reflex' not in sys.modules, 'core imported reflex'")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for path in CORE_DIR.rglob("*.py"):
+        text = path.read_text()
+        assert not re.search(r"^\s*(import|from)\s+reflex\b", text, re.M), path
+        if path.name != "container.py":
+            assert "wahaweb.simulator" not in text, f"{path} imports the simulator"

@@ -1,0 +1,247 @@
+"""Accounts: registration, sign-in with throttling, tokens, and who the actor is.
+
+- Passwords: argon2id through pwdlib; a hash made with other parameters is
+  replaced at the next successful sign-in.
+- Tokens: 32 random bytes (URL-safe text) given to the client once; only their
+  SHA-256 is stored, with an expiry (WAHAWEB_TOKEN_TTL_HOURS). Sign-out revokes
+  server-side. A disabled user's tokens stop working at once (checked on every use).
+- Failed sign-ins: 5 in 15 minutes per account and per client, then a refusal
+  with the wait (`RateLimited("sign_in", seconds)`).
+- The first account on a fresh install becomes the admin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+import re
+import secrets
+
+import sqlalchemy as sa
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlmodel import select
+
+from wahaweb.core.audit import DENIED, OK, REFUSED, AuditLog
+from wahaweb.core.clock import Clock, utcnow
+from wahaweb.core.db import Database
+from wahaweb.core.errors import AuthError, ValidationFailed
+from wahaweb.core.models import ROLE_ADMIN, ROLE_USER, AuthToken, User
+from wahaweb.core.plans import Usage, plan_by_name, usage
+from wahaweb.core.ratelimit import RateLimiter
+
+logger = logging.getLogger("wahaweb.core.accounts")
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+MAX_EMAIL_LENGTH = 254
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+
+SIGNED_OUT = "Please sign in to continue."
+DISABLED = "This account is disabled. Contact the administrator."
+BAD_CREDENTIALS = "Wrong email or password."
+
+
+def default_password_hasher() -> PasswordHash:
+    """argon2id with argon2-cffi's recommended parameters."""
+    return PasswordHash((Argon2Hasher(),))
+
+
+def normalise_email(email: str | None) -> str:
+    return (email or "").strip().lower()
+
+
+def validate_email(email: str | None) -> str:
+    value = normalise_email(email)
+    if not value:
+        raise ValidationFailed("email", "Enter your email address.")
+    if len(value) > MAX_EMAIL_LENGTH or not _EMAIL_RE.match(value):
+        raise ValidationFailed("email", "Enter a valid email address, like name@example.com.")
+    return value
+
+
+def validate_password(password: str | None) -> str:
+    if not password:
+        raise ValidationFailed("password", "Choose a password.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed("password", f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValidationFailed("password", f"The password must be at most {MAX_PASSWORD_LENGTH} characters long.")
+    return password
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class SignedIn:
+    """The result of a sign-in: give `token` to the client (cookie / local storage), never log it."""
+
+    token: str
+    user: User
+    expires_at: dt.datetime
+
+
+class Accounts:
+    def __init__(self, db: Database, limiter: RateLimiter, audit: AuditLog, *, clock: Clock = utcnow,
+                 hasher: PasswordHash | None = None, token_ttl: dt.timedelta = dt.timedelta(days=14),
+                 signup_plan: str | None = "Free", default_session_limit: int = 10) -> None:
+        self.db = db
+        self.limiter = limiter
+        self.audit = audit
+        self.clock = clock
+        self.hasher = hasher or default_password_hasher()
+        self.token_ttl = token_ttl
+        self.signup_plan = signup_plan
+        self.default_session_limit = default_session_limit
+        self._dummy_hash: str | None = None
+
+    # ----------------------------------------------------------------- register
+    async def register(self, email: str, password: str) -> User:
+        """Create an account. The first account of an install becomes the admin.
+
+        New accounts get the plan named by WAHAWEB_SIGNUP_PLAN (no plan if that
+        plan does not exist: the default limit applies).
+        """
+        email = validate_email(email)
+        password = validate_password(password)
+        password_hash = await asyncio.to_thread(self.hasher.hash, password)
+        async with self.db.locked_write() as session:
+            existing = (await session.exec(select(User.id).where(User.email == email))).first()
+            if existing is not None:
+                raise ValidationFailed("email", "An account with this email already exists. Sign in instead.")
+            first = (await session.exec(sa.select(sa.func.count()).select_from(User))).scalar_one() == 0
+            plan_id = None
+            if self.signup_plan:
+                plan = await plan_by_name(session, self.signup_plan)
+                if plan is None:
+                    logger.warning("sign-up plan %r does not exist; new users get no plan", self.signup_plan)
+                else:
+                    plan_id = plan.id
+            user = User(email=email, password_hash=password_hash, role=ROLE_ADMIN if first else ROLE_USER,
+                        plan_id=plan_id, active=True, created_at=self.clock())
+            session.add(user)
+            await session.flush()
+            self.audit.add(session, action="register", outcome=OK, user_id=user.id,
+                           detail="first account: admin" if first else None)
+        logger.info("account registered user=%s admin=%s", user.id, first)
+        return user
+
+    # ------------------------------------------------------------------ sign in
+    async def sign_in(self, email: str, password: str, *, client: str | None = None) -> SignedIn:
+        """Check the credentials and issue a token.
+
+        `client` identifies the caller for throttling (an IP address or the
+        browser's client token). After 5 failures in 15 minutes for the account or
+        the client, attempts are refused with the wait, even with the right password.
+        """
+        email = normalise_email(email)
+        keys = [f"account:{email}"] + ([f"client:{client}"] if client else [])
+        for key in keys:
+            await self.limiter.check("sign_in", key)
+        async with self.db.session() as session:
+            user = (await session.exec(select(User).where(User.email == email))).first()
+        if user is None:
+            # Spend the same time as a real check, so timing does not tell which emails exist.
+            await asyncio.to_thread(self.hasher.verify, password or "", await self._dummy())
+            valid, new_hash = False, None
+        else:
+            valid, new_hash = await asyncio.to_thread(self.hasher.verify_and_update, password or "", user.password_hash)
+        if not valid:
+            for key in keys:
+                await self.limiter.record("sign_in", key)
+            await self.audit.write(action="sign_in", outcome=DENIED, user_id=user.id if user else None,
+                                   detail="wrong email or password")
+            raise AuthError(BAD_CREDENTIALS)
+        assert user is not None and user.id is not None
+        if not user.active:
+            await self.audit.write(action="sign_in", outcome=REFUSED, user_id=user.id, detail="account disabled")
+            raise AuthError(DISABLED)
+        await self.limiter.clear("sign_in", f"account:{email}")
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        row = AuthToken(user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=now + self.token_ttl)
+        async with self.db.transaction() as session:
+            if new_hash is not None:
+                db_user = await session.get(User, user.id)
+                if db_user is not None:
+                    db_user.password_hash = new_hash
+                    user.password_hash = new_hash
+                    logger.info("password hash upgraded user=%s", user.id)
+            session.add(row)
+            self.audit.add(session, action="sign_in", outcome=OK, user_id=user.id)
+        return SignedIn(token=token, user=user, expires_at=row.expires_at)
+
+    async def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = await asyncio.to_thread(self.hasher.hash, secrets.token_hex(16))
+        return self._dummy_hash
+
+    async def sign_out(self, token: str | None) -> None:
+        """Revoke the token (idempotent; unknown tokens are ignored)."""
+        if not token:
+            return
+        async with self.db.transaction() as session:
+            row = (await session.exec(select(AuthToken).where(AuthToken.token_hash == hash_token(token)))).first()
+            if row is not None and row.revoked_at is None:
+                row.revoked_at = self.clock()
+                self.audit.add(session, action="sign_out", outcome=OK, user_id=row.user_id)
+
+    async def revoke_all(self, user_id: int) -> int:
+        """Revoke every live token of a user; returns how many."""
+        async with self.db.transaction() as session:
+            result = await session.exec(
+                sa.update(AuthToken).where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))  # type: ignore[union-attr]
+                .values(revoked_at=self.clock())
+            )
+            return result.rowcount or 0
+
+    # ------------------------------------------------------------- who is this
+    async def authenticate(self, token: str | None) -> User:
+        """The user a token belongs to, or AuthError (missing, unknown, expired, revoked, disabled)."""
+        if not token:
+            raise AuthError(SIGNED_OUT)
+        async with self.db.session() as session:
+            result = await session.exec(
+                select(AuthToken, User).join(User, User.id == AuthToken.user_id)
+                .where(AuthToken.token_hash == hash_token(token))
+            )
+            found = result.first()
+        if found is None:
+            raise AuthError(SIGNED_OUT)
+        row, user = found
+        if not user.active:
+            raise AuthError(DISABLED)
+        if row.revoked_at is not None or row.expires_at <= self.clock():
+            raise AuthError("Your sign-in has expired. Please sign in again.")
+        return user
+
+    async def resolve(self, actor: User | None) -> User:
+        """Re-read the acting user from the database: signed in, still exists, still active.
+
+        Every service action calls this, so a user disabled a moment ago (or whose
+        role changed) is treated as such even if the caller holds an old User object.
+        """
+        if actor is None or actor.id is None:
+            raise AuthError(SIGNED_OUT)
+        async with self.db.session() as session:
+            user = await session.get(User, actor.id)
+        if user is None:
+            raise AuthError(SIGNED_OUT)
+        if not user.active:
+            raise AuthError(DISABLED)
+        return user
+
+    async def get_user(self, user_id: int) -> User | None:
+        async with self.db.session() as session:
+            return await session.get(User, user_id)
+
+    async def usage(self, actor: User | None) -> Usage:
+        """The plan meter for the actor: active sessions, limit, plan name."""
+        user = await self.resolve(actor)
+        async with self.db.session() as session:
+            return await usage(session, user, self.default_session_limit)

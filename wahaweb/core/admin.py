@@ -1,0 +1,171 @@
+"""Administration: users, plans, every session, the audit trail, metrics. Admins only."""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from wahaweb.core.accounts import Accounts
+from wahaweb.core.audit import OK, AuditLog
+from wahaweb.core.db import Database
+from wahaweb.core.errors import NotFound, PermissionDenied, ValidationFailed
+from wahaweb.core.models import ROLE_ADMIN, ROLE_USER, AuditEvent, Plan, User, WaSession
+from wahaweb.core.plans import list_plans, plan_by_name, usage
+from wahaweb.core.status import ACTIVE_STATUSES, ALL_STATUSES
+
+
+@dataclasses.dataclass(frozen=True)
+class UserSummary:
+    user: User
+    plan_name: str | None
+    session_limit: int
+    active_sessions: int
+    total_sessions: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Metrics:
+    """Counts and timings an operator can read without the code (also served by /api/metrics)."""
+
+    users: int
+    sessions_by_status: dict[str, int]
+    creates_by_outcome: dict[str, int]
+    #: Over the most recent `sample` creates (milliseconds).
+    create_ms_avg: float | None
+    create_ms_p50: float | None
+    create_ms_p95: float | None
+    create_ms_max: float | None
+    sample: int
+
+    def as_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class AdminService:
+    def __init__(self, db: Database, accounts: Accounts, audit: AuditLog, *, default_session_limit: int = 10) -> None:
+        self.db = db
+        self.accounts = accounts
+        self.audit = audit
+        self.default_session_limit = default_session_limit
+
+    async def _admin(self, actor: User | None) -> User:
+        user = await self.accounts.resolve(actor)
+        if not user.is_admin:
+            raise PermissionDenied()
+        return user
+
+    async def list_users(self, actor: User | None) -> list[UserSummary]:
+        await self._admin(actor)
+        async with self.db.session() as s:
+            users = list(await s.exec(select(User).order_by(col(User.created_at), col(User.id))))
+            totals = dict((await s.exec(
+                sa.select(WaSession.user_id, sa.func.count()).group_by(WaSession.user_id))).all())
+            result = []
+            for user in users:
+                u = await usage(s, user, self.default_session_limit)
+                result.append(UserSummary(user=user, plan_name=u.plan_name, session_limit=u.limit,
+                                          active_sessions=u.active, total_sessions=int(totals.get(user.id, 0))))
+            return result
+
+    async def plans(self, actor: User | None) -> list[Plan]:
+        await self._admin(actor)
+        async with self.db.session() as s:
+            return await list_plans(s)
+
+    async def set_plan(self, actor: User | None, user_id: int, plan_name: str | None) -> User:
+        """Move a user to a plan by name; None (or "") removes the plan (the default limit applies).
+
+        Sessions already active above a smaller limit keep running; new ones are refused.
+        """
+        admin = await self._admin(actor)
+        async with self.db.transaction() as s:
+            user = await s.get(User, user_id)
+            if user is None:
+                raise NotFound("user")
+            if plan_name:
+                plan = await plan_by_name(s, plan_name)
+                if plan is None:
+                    raise ValidationFailed("plan", f"There is no plan named {plan_name!r}.")
+                user.plan_id = plan.id
+                label = plan.name
+            else:
+                user.plan_id = None
+                label = "no plan"
+            self.audit.add(s, action="set_plan", outcome=OK, user_id=admin.id, detail=f"user {user_id}: {label}")
+        return user
+
+    async def set_active(self, actor: User | None, user_id: int, active: bool) -> User:
+        """Enable or disable an account. Disabling revokes its tokens: it is signed out at once."""
+        admin = await self._admin(actor)
+        if user_id == admin.id and not active:
+            raise ValidationFailed("user", "You cannot disable your own account.")
+        async with self.db.transaction() as s:
+            user = await s.get(User, user_id)
+            if user is None:
+                raise NotFound("user")
+            user.active = active
+            self.audit.add(s, action="enable_user" if active else "disable_user", outcome=OK, user_id=admin.id,
+                           detail=f"user {user_id}")
+        if not active:
+            await self.accounts.revoke_all(user_id)
+        return user
+
+    async def set_admin(self, actor: User | None, user_id: int, is_admin: bool) -> User:
+        admin = await self._admin(actor)
+        if user_id == admin.id and not is_admin:
+            raise ValidationFailed("user", "You cannot remove your own administrator role.")
+        async with self.db.transaction() as s:
+            user = await s.get(User, user_id)
+            if user is None:
+                raise NotFound("user")
+            user.role = ROLE_ADMIN if is_admin else ROLE_USER
+            self.audit.add(s, action="set_role", outcome=OK, user_id=admin.id, detail=f"user {user_id}: {user.role}")
+        return user
+
+    async def recent_audit(self, actor: User | None, limit: int = 100, *,
+                           action: str | None = None) -> list[AuditEvent]:
+        await self._admin(actor)
+        return await self.audit.recent(limit, action=action)
+
+    async def metrics(self, actor: User | None) -> Metrics:
+        await self._admin(actor)
+        return await compute_metrics(self.db)
+
+
+async def compute_metrics(db: Database, sample: int = 500) -> Metrics:
+    async with db.session() as s:
+        users = int((await s.exec(sa.select(sa.func.count()).select_from(User))).scalar_one())
+        by_status = {name: 0 for name in ALL_STATUSES}
+        for status, count in (await s.exec(
+                sa.select(WaSession.status, sa.func.count()).group_by(WaSession.status))).all():
+            by_status[status] = int(count)
+        outcomes = {outcome: int(count) for outcome, count in (await s.exec(
+            sa.select(AuditEvent.outcome, sa.func.count()).where(AuditEvent.action == "create")
+            .group_by(AuditEvent.outcome))).all()}
+        durations = [float(d) for d in (await s.exec(
+            sa.select(AuditEvent.duration_ms).where(AuditEvent.action == "create", AuditEvent.outcome == OK,
+                                                    col(AuditEvent.duration_ms).is_not(None))
+            .order_by(col(AuditEvent.at).desc()).limit(sample))).scalars()]
+    durations.sort()
+
+    def pct(p: float) -> float | None:
+        if not durations:
+            return None
+        return round(durations[min(len(durations) - 1, int(round(p * (len(durations) - 1))))], 1)
+
+    return Metrics(
+        users=users,
+        sessions_by_status=by_status,
+        creates_by_outcome=outcomes,
+        create_ms_avg=round(statistics.fmean(durations), 1) if durations else None,
+        create_ms_p50=pct(0.5),
+        create_ms_p95=pct(0.95),
+        create_ms_max=round(durations[-1], 1) if durations else None,
+        sample=len(durations),
+    )
+
+
+__all__ = ["ACTIVE_STATUSES", "AdminService", "Metrics", "UserSummary", "compute_metrics"]

@@ -1,0 +1,121 @@
+"""The async engine and transactions.
+
+- SQLite (sqlite+aiosqlite): WAL, busy_timeout, foreign keys; wahaweb emits BEGIN
+  itself so that `Database.locked_write()` can open `BEGIN IMMEDIATE` (the
+  database-wide write lock, held across connections, processes and workers).
+- PostgreSQL (postgresql+asyncpg): `Database.locked_write(lock_user_id=...)` takes
+  `SELECT ... FOR UPDATE` on the user row. A `search_path` query parameter in
+  the URL (`...?search_path=myschema`) is passed to the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from wahaweb.core.models import User
+
+IMMEDIATE_OPTION = _IMMEDIATE = "wahaweb_sqlite_immediate"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(url: str, **kwargs) -> AsyncEngine:
+    """Create the async engine for `url` with wahaweb's connection setup."""
+    sa_url = make_url(url)
+    connect_args: dict = dict(kwargs.pop("connect_args", {}) or {})
+    backend = sa_url.get_backend_name()
+    if backend == "postgresql":
+        search_path = sa_url.query.get("search_path")
+        if search_path:
+            sa_url = sa_url.difference_update_query(["search_path"])
+            settings = dict(connect_args.get("server_settings", {}))
+            settings["search_path"] = search_path
+            connect_args["server_settings"] = settings
+        kwargs.setdefault("pool_pre_ping", True)
+    elif backend == "sqlite":
+        connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    engine = create_async_engine(sa_url, connect_args=connect_args, **kwargs)
+    if backend == "sqlite":
+        _install_sqlite_hooks(engine)
+    return engine
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    in_memory = engine.url.database in (None, "", ":memory:")
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # pragma: no cover - exercised by every test
+        # Let SQLAlchemy's "begin" hook below emit BEGIN, not the sqlite3 module.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn):
+        if conn.get_execution_options().get(_IMMEDIATE):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """Owns the engine; hands out sessions and transactions."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs) -> Database:
+        return cls(make_engine(url, **kwargs))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self) -> AsyncSession:
+        """A plain session for reads (SQLite: deferred transaction)."""
+        return AsyncSession(self.engine, expire_on_commit=False)
+
+    def _write_session(self) -> AsyncSession:
+        if self.dialect == "sqlite":
+            # Read-then-write in a deferred SQLite transaction can fail at once with
+            # SQLITE_BUSY (WAL snapshot too old); BEGIN IMMEDIATE waits its turn instead.
+            return AsyncSession(self.engine, expire_on_commit=False, execution_options={_IMMEDIATE: True})
+        return AsyncSession(self.engine, expire_on_commit=False)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction, committed on success, rolled back on error (SQLite: BEGIN IMMEDIATE)."""
+        async with self._write_session() as session, session.begin():
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def locked_write(self, lock_user_id: int | None = None) -> AsyncIterator[AsyncSession]:
+        """A write transaction that serialises with every other `locked_write` on the same user.
+
+        SQLite: `BEGIN IMMEDIATE` (the whole database's write lock, taken at the start,
+        so check-then-insert can't interleave across connections or processes).
+        PostgreSQL: `SELECT ... FOR UPDATE` on the user row `lock_user_id`
+        (without it, a transaction-scoped advisory lock shared by all such writes).
+        """
+        async with self._write_session() as session, session.begin():
+            if self.dialect == "postgresql":
+                if lock_user_id is not None:
+                    await session.exec(sa.select(User.id).where(User.id == lock_user_id).with_for_update())
+                else:
+                    await session.exec(sa.text("SELECT pg_advisory_xact_lock(727274)"))
+            yield session
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,158 @@
+"""Database tables (SQLModel). Every datetime is timezone-aware UTC.
+
+Changing a table means a new migration: `python -m wahaweb.core.migrate revision -m "what"`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from wahaweb.core.clock import UTC
+from wahaweb.core.status import CREATING
+
+ROLE_USER = "user"
+ROLE_ADMIN = "admin"
+
+
+class UTCDateTime(TypeDecorator):
+    """A DateTime that only takes aware values, stores UTC, and gives back aware UTC.
+
+    SQLite has no time zones: values are stored as naive UTC and UTC is put back
+    on the way out. PostgreSQL stores `timestamptz`.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column; use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _ts(nullable: bool = False, index: bool = False) -> sa.Column:
+    return sa.Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Plan(SQLModel, table=True):
+    __tablename__ = "plan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=sa.Column(sa.String(50), unique=True, nullable=False))
+    session_limit: int = Field(nullable=False)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_column=sa.Column(sa.String(254), unique=True, nullable=False))
+    password_hash: str = Field(sa_column=sa.Column(sa.String(255), nullable=False))
+    role: str = Field(default=ROLE_USER, sa_column=sa.Column(sa.String(10), nullable=False))
+    plan_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("plan.id", ondelete="SET NULL"), nullable=True),
+    )
+    active: bool = Field(default=True, nullable=False)
+    created_at: dt.datetime = Field(sa_column=_ts())
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ROLE_ADMIN
+
+
+class AuthToken(SQLModel, table=True):
+    """A sign-in token. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "auth_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    token_hash: str = Field(sa_column=sa.Column(sa.String(64), unique=True, nullable=False))
+    created_at: dt.datetime = Field(sa_column=_ts())
+    expires_at: dt.datetime = Field(sa_column=_ts())
+    revoked_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class WaSession(SQLModel, table=True):
+    """One WhatsApp number connected through WAHA; `id` is also the WAHA session name."""
+
+    __tablename__ = "wa_session"
+
+    id: str = Field(sa_column=sa.Column(sa.String(54), primary_key=True))
+    user_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    label: str | None = Field(default=None, sa_column=sa.Column(sa.String(80), nullable=True))
+    #: Canonical status, see wahaweb.core.status.
+    status: str = Field(default=CREATING, sa_column=sa.Column(sa.String(16), nullable=False, index=True))
+    #: WAHA's raw status as last seen (None before WAHA answered).
+    waha_status: str | None = Field(default=None, sa_column=sa.Column(sa.String(40), nullable=True))
+    phone: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
+    push_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(128), nullable=True))
+    last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    created_at: dt.datetime = Field(sa_column=_ts())
+    updated_at: dt.datetime = Field(sa_column=_ts())
+    connected_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    #: When the current status was reached (or the WAHA event time that set it):
+    #: an event older than this does not overwrite the status.
+    status_changed_at: dt.datetime = Field(sa_column=_ts())
+    #: Time of the newest status observation applied (WAHA event time, poll time or
+    #: wahaweb's own action): an older observation is ignored.
+    status_seen_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    #: Id of the last WAHA event applied (a replay of it is ignored).
+    last_event_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(100), nullable=True))
+    #: Automatic restarts done by the status engine since the last user action.
+    auto_restarts: int = Field(default=0, nullable=False)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which session, with the outcome. Kept when the session is deleted."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_session_at", "session_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(sa_column=_ts(index=True))
+    #: The acting user (None for the system: the status engine, webhooks).
+    user_id: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, nullable=True, index=True))
+    action: str = Field(sa_column=sa.Column(sa.String(40), nullable=False))
+    #: No foreign key on purpose: events outlive their session.
+    session_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(54), nullable=True))
+    #: ok | refused | failed | denied
+    outcome: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    detail: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    duration_ms: float | None = Field(default=None, nullable=True)
+
+
+class AppSetting(SQLModel, table=True):
+    """Small key/value store for values generated on first start (e.g. the webhook secret)."""
+
+    __tablename__ = "app_setting"
+
+    key: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    value: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+
+
+#: Plans seeded by the first migration.
+DEFAULT_PLANS: tuple[tuple[str, int], ...] = (("Free", 1), ("Basic", 3), ("Pro", 10), ("Enterprise", 50))

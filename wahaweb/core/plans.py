@@ -1,0 +1,67 @@
+"""Plans and their session limits."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from wahaweb.core.models import Plan, User, WaSession
+from wahaweb.core.status import ACTIVE_STATUSES
+
+
+@dataclasses.dataclass(frozen=True)
+class Usage:
+    """What the plan meter shows: `active / limit`, and the plan's name."""
+
+    active: int
+    limit: int
+    #: None when the user has no plan (the default limit applies).
+    plan_name: str | None
+
+    @property
+    def plan_label(self) -> str:
+        return self.plan_name or "No plan"
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.active)
+
+    @property
+    def text(self) -> str:
+        return f"{self.active} / {self.limit}"
+
+
+async def plan_limit(session: AsyncSession, user: User, default_limit: int) -> tuple[str | None, int]:
+    """(plan name, session limit) for `user`; no plan -> (None, default_limit)."""
+    if user.plan_id is None:
+        return None, default_limit
+    plan = await session.get(Plan, user.plan_id)
+    if plan is None:
+        return None, default_limit
+    return plan.name, plan.session_limit
+
+
+async def count_active(session: AsyncSession, user_id: int, *, exclude: str | None = None) -> int:
+    stmt = sa.select(sa.func.count()).select_from(WaSession).where(
+        WaSession.user_id == user_id, col(WaSession.status).in_(ACTIVE_STATUSES)
+    )
+    if exclude is not None:
+        stmt = stmt.where(WaSession.id != exclude)
+    return int((await session.exec(stmt)).scalar_one())
+
+
+async def usage(session: AsyncSession, user: User, default_limit: int) -> Usage:
+    name, limit = await plan_limit(session, user, default_limit)
+    assert user.id is not None
+    return Usage(active=await count_active(session, user.id), limit=limit, plan_name=name)
+
+
+async def list_plans(session: AsyncSession) -> list[Plan]:
+    return list(await session.exec(select(Plan).order_by(col(Plan.session_limit), col(Plan.name))))
+
+
+async def plan_by_name(session: AsyncSession, name: str) -> Plan | None:
+    return (await session.exec(select(Plan).where(sa.func.lower(Plan.name) == name.strip().lower()))).first()
