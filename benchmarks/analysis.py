@@ -1,0 +1,169 @@
+"""Ratios and the issue's targets, computed from whatever was measured.
+
+Which wahaweb number stands for "wahaweb" in the ratios: the QR visible in a browser
+(``wahaweb_qr_visible``, what the user sees), else the QR in the state (``wahaweb_qr_state``),
+and the report says which. Until neither exists, the interim ratios old/rewrite,
+rewrite/physical and old/physical are given instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.registry import ScenarioResult
+
+OLD, REWRITE, PHYSICAL = "old_php_flow", "rewrite_flow", "physical_limit"
+QR_VISIBLE, QR_STATE, ACK = "wahaweb_qr_visible", "wahaweb_qr_state", "wahaweb_ack"
+WAHAWEB_REFERENCES = (QR_VISIBLE, QR_STATE)
+REQUESTS, CONCURRENT = "waha_requests_vs_sessions", "concurrent_50_users"
+
+#: Targets from issue 7.
+QR_VISIBLE_MARGIN_S = 0.050
+OLD_OVER_WAHAWEB = 5.0
+REWRITE_OVER_WAHAWEB = 1.3
+#: "Flat in the number of tabs": req/s at 100 tabs at most this many times req/s at 1 tab.
+FLAT_TOLERANCE = 1.10
+
+
+def _timed(results: dict[str, ScenarioResult], name: str) -> ScenarioResult | None:
+    result = results.get(name)
+    return result if result is not None and result.measured and result.stats is not None else None
+
+
+def _ratio(results: dict[str, ScenarioResult], top: str, bottom: str, label: str) -> dict[str, Any] | None:
+    a, b = _timed(results, top), _timed(results, bottom)
+    if a is None or b is None:
+        return None
+    return {
+        "name": label,
+        "numerator": top,
+        "denominator": bottom,
+        "p50": a.stats.p50 / b.stats.p50,
+        "p95": a.stats.p95 / b.stats.p95,
+    }
+
+
+def wahaweb_reference(results: dict[str, ScenarioResult]) -> str | None:
+    return next((n for n in WAHAWEB_REFERENCES if _timed(results, n) is not None), None)
+
+
+def ratios(results: dict[str, ScenarioResult]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any] | None] = []
+    for reference in WAHAWEB_REFERENCES:
+        if _timed(results, reference) is None:
+            continue
+        out += [
+            _ratio(results, reference, PHYSICAL, f"wahaweb ({reference}) / physical limit"),
+            _ratio(results, OLD, reference, f"old flow / wahaweb ({reference})"),
+            _ratio(results, REWRITE, reference, f"rewrite / wahaweb ({reference})"),
+        ]
+    interim = [
+        _ratio(results, OLD, REWRITE, "old flow / rewrite"),
+        _ratio(results, REWRITE, PHYSICAL, "rewrite / physical limit"),
+        _ratio(results, OLD, PHYSICAL, "old flow / physical limit"),
+    ]
+    for ratio in interim:
+        if ratio is not None:
+            ratio["interim"] = wahaweb_reference(results) is None
+    return [r for r in out + interim if r is not None]
+
+
+def _target(name: str, goal: str, status: str, value: Any = None, detail: str = "") -> dict[str, Any]:
+    return {"name": name, "goal": goal, "status": status, "value": value, "detail": detail}
+
+
+def targets(results: dict[str, ScenarioResult]) -> list[dict[str, Any]]:
+    out = []
+    physical, visible = _timed(results, PHYSICAL), _timed(results, QR_VISIBLE)
+
+    goal = f"QR visible within {QR_VISIBLE_MARGIN_S * 1000:.0f} ms of the physical limit at p50"
+    if physical and visible:
+        gap = visible.stats.p50 - physical.stats.p50
+        met = gap <= QR_VISIBLE_MARGIN_S
+        detail = (f"wahaweb p50 {visible.stats.p50 * 1000:.1f} ms - physical p50 {physical.stats.p50 * 1000:.1f} ms "
+                  f"= {gap * 1000:+.1f} ms" + ("" if met else f"; missed by {(gap - QR_VISIBLE_MARGIN_S) * 1000:.1f} ms"))
+        state = _timed(results, QR_STATE)
+        if not met and state:
+            detail += (f"; of which backend (QR in state - physical) {(state.stats.p50 - physical.stats.p50) * 1000:+.1f} ms "
+                       f"and browser (visible - in state) {(visible.stats.p50 - state.stats.p50) * 1000:+.1f} ms")
+        out.append(_target("qr_visible_vs_physical", goal, "met" if met else "missed", gap, detail))
+    else:
+        out.append(_target("qr_visible_vs_physical", goal, "not measured",
+                           detail=_missing(results, [QR_VISIBLE, PHYSICAL])))
+
+    reference = wahaweb_reference(results)
+    for key, flow, factor in (("old_vs_wahaweb", OLD, OLD_OVER_WAHAWEB),
+                              ("rewrite_vs_wahaweb", REWRITE, REWRITE_OVER_WAHAWEB)):
+        label = "old flow" if flow == OLD else "rewrite"
+        goal = f"{label} at least {factor:g}x slower than wahaweb (p50)"
+        flow_result = _timed(results, flow)
+        ceiling = ceiling_note(flow_result, physical, label, factor)
+        if reference and flow_result:
+            ratio = flow_result.stats.p50 / results[reference].stats.p50
+            met = ratio >= factor
+            detail = f"{label} p50 / {reference} p50 = {ratio:.2f}x" + (
+                "" if met else f"; missed by {factor - ratio:.2f}x ({(1 - ratio / factor) * 100:.0f}% short)")
+            if not met and ceiling:
+                detail += f". {ceiling}"
+            out.append(_target(key, goal, "met" if met else "missed", ratio, detail))
+        else:
+            detail = _missing(results, [QR_VISIBLE, flow])
+            if ceiling:
+                detail += f". {ceiling}"
+            out.append(_target(key, goal, "not measured", detail=detail))
+
+    goal = f"WAHA requests flat in the number of tabs (100 tabs <= {FLAT_TOLERANCE:g}x 1 tab)"
+    requests = results.get(REQUESTS)
+    growth = [g for g in (requests.data.get("tabs_growth", []) if requests and requests.measured else [])
+              if g["observer"] == "wahaweb_watcher"]
+    if growth:
+        worst = max(growth, key=lambda g: g["growth"])
+        met = worst["growth"] <= FLAT_TOLERANCE
+        detail = (f"worst: {worst['sessions']} sessions, {worst['rps_from']:.1f} req/s at {worst['tabs_from']} tab(s) "
+                  f"-> {worst['rps_to']:.1f} at {worst['tabs_to']} ({worst['growth']:.2f}x)")
+        out.append(_target("requests_flat_in_tabs", goal, "met" if met else "missed", worst["growth"], detail))
+    else:
+        reason = "wahaweb's watcher not measured"
+        if requests is not None and requests.measured:
+            reason = requests.data.get("wahaweb_watcher", {}).get("reason") or reason
+        elif requests is not None:
+            reason = f"{REQUESTS}: {requests.reason}"
+        out.append(_target("requests_flat_in_tabs", goal, "not measured", detail=reason))
+
+    goal = "0 errors and 0 limit overshoot with 50 users creating at once"
+    concurrent = results.get(CONCURRENT)
+    if concurrent is not None and concurrent.measured:
+        errors = int(concurrent.data.get("errors", 0))
+        overshoot = int(concurrent.data.get("overshoot", 0))
+        met = errors == 0 and overshoot == 0
+        detail = f"{errors} errors, {overshoot} overshoot"
+        if concurrent.stats:
+            detail += f"; p95 to acknowledgement {concurrent.stats.p95 * 1000:.1f} ms"
+        out.append(_target("concurrent_50_users", goal, "met" if met else "missed",
+                           {"errors": errors, "overshoot": overshoot}, detail))
+    else:
+        out.append(_target("concurrent_50_users", goal, "not measured", detail=_missing(results, [CONCURRENT])))
+    return out
+
+
+def ceiling_note(flow: ScenarioResult | None, physical: ScenarioResult | None, label: str, factor: float) -> str:
+    """The best ratio any wahaweb could reach: the flow against the physical limit itself."""
+    if flow is None or physical is None:
+        return ""
+    best = flow.stats.p50 / physical.stats.p50
+    note = f"Ceiling (a wahaweb exactly at the physical limit): {label} / physical = {best:.2f}x"
+    if best < factor:
+        note += (f", below {factor:g}x: unreachable at this qr-delay, since the {label} is only "
+                 f"{(flow.stats.p50 - physical.stats.p50) * 1000:.0f} ms slower than the floor")
+    return note
+
+
+def _missing(results: dict[str, ScenarioResult], names: list[str]) -> str:
+    parts = []
+    for name in names:
+        result = results.get(name)
+        if result is None:
+            parts.append(f"{name} not run")
+        elif not result.measured:
+            parts.append(f"{name}: {result.reason}")
+    return "; ".join(parts) or "not measured"
