@@ -6,5 +6,5 @@ config = rx.Config(
     app_name="wahaweb",
     telemetry_enabled=False,
     show_built_with_reflex=False,
-    plugins=[rx.plugins.SitemapPlugin()],
+    plugins=[rx.plugins.SitemapPlugin(), rx.plugins.RadixThemesPlugin(theme=rx.theme(appearance="inherit", accent_color="grass", radius="medium"))],
 )

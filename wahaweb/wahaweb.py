@@ -1,9 +1,13 @@
+"""The Reflex app: pages from the template registry, wahaweb's HTTP routes, the Core lifespan."""
+
 import reflex as rx
 
+from wahaweb import runtime
+from wahaweb.api.routes import build_api
+from wahaweb.pages import admin, dashboard, login, session  # noqa: F401  (register their routes)
+from wahaweb.templates.template import PAGES
 
-def index() -> rx.Component:
-    return rx.text("hello", id="hello")
-
-
-app = rx.App()
-app.add_page(index, route="/")
+app = rx.App(api_transformer=build_api())
+app.register_lifespan_task(runtime.lifespan)
+for page in PAGES:
+    app.add_page(**page)

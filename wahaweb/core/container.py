@@ -70,10 +70,11 @@ class HealthResult:
     waha_error: str | None = None
 
     def as_json(self) -> dict[str, Any]:
+        """The body of GET /api/health: `status`, then each dependency as "ok" or its error."""
         return {
-            "ok": self.ok,
-            "database": {"ok": self.database_ok, "error": self.database_error},
-            "waha": {"ok": self.waha_ok, "error": self.waha_error},
+            "status": "ok" if self.ok else "unavailable",
+            "db": "ok" if self.database_ok else self.database_error,
+            "waha": "ok" if self.waha_ok else self.waha_error,
         }
 
 

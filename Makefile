@@ -1,0 +1,60 @@
+# wahaweb: `make run` serves the app on http://localhost:3000, `make test` runs the whole suite.
+# Both set up everything a fresh machine needs: .venv, requirements, bun, migrations, chromium.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+TOOLS  := .tools
+BUN_VERSION := 1.4.5
+PORT ?= 3000
+
+# Reflex cannot download bun here: we install it from npm into .tools and tell Reflex to use it.
+export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+export REFLEX_USE_SYSTEM_BUN := 1
+export REFLEX_TELEMETRY_ENABLED := false
+
+.PHONY: run test test-unit test-browser setup bun chromium migrate simulator bench bench-smoke clean
+
+$(BIN)/.installed: requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+# Use a bun already on PATH if it runs; otherwise install the pinned one from npm.
+bun:
+	@bun --version >/dev/null 2>&1 || { mkdir -p $(TOOLS) && cd $(TOOLS) && \
+	  npm install --no-audit --no-fund --silent bun@$(BUN_VERSION) && ./node_modules/.bin/bun --version >/dev/null; }
+
+setup: $(BIN)/.installed bun
+
+migrate: setup
+	$(BIN)/python -m wahaweb.core.migrate
+
+run: setup migrate
+	$(BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
+
+# A standalone WAHA simulator, for pointing wahaweb at it with WAHA_URL=http://127.0.0.1:3001.
+simulator: setup
+	$(BIN)/python -m wahaweb.simulator --host 127.0.0.1 --port 3001 --api-key $${WAHA_API_KEY:-sim-key}
+
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: setup chromium
+	$(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory test-browser
+
+test-unit: setup
+	$(BIN)/pytest -m "not browser" --ignore=tests/browser
+
+# Browser tests run in their own invocation: Playwright's sync API and pytest-asyncio share no loop.
+test-browser: setup chromium
+	$(BIN)/pytest tests/browser -p no:asyncio -m browser
+
+bench: setup chromium
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf .web .states reflex.lock $(TOOLS) $(VENV)

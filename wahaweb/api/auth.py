@@ -1,0 +1,119 @@
+"""Sign-in, sign-up and sign-out as plain HTML form posts.
+
+Why not Reflex events: the session token must live in an HttpOnly cookie that page
+scripts cannot read, and only an HTTP response can set one. Reflex reads the cookie
+server-side from the websocket handshake (it never sends request cookies to the
+browser), so no token ever appears in page state or websocket frames.
+Errors go back to the form as query parameters (`error`, `field`, `email`).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from wahaweb.core.errors import CoreError, ValidationFailed
+from wahaweb.runtime import get_core
+
+COOKIE_NAME = "wahaweb_session"
+_FORM_LIMIT = 8 * 1024
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths are followed after sign-in (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    if target.startswith(("/login", "/register", "/api/")):
+        return "/"
+    return target
+
+
+def _same_origin(request: Request) -> bool:
+    """Refuse cross-site form posts: the Origin (when sent) must name this host."""
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def _back_to(form_path: str, *, error: str, field: str | None, email: str, next_path: str) -> RedirectResponse:
+    query = {"error": error, "email": email}
+    if field:
+        query["field"] = field
+    if next_path != "/":
+        query["next"] = next_path
+    return RedirectResponse(f"{form_path}?{urlencode(query)}", status_code=303)
+
+
+def _client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _read_form(request: Request) -> dict[str, str] | None:
+    if int(request.headers.get("content-length") or 0) > _FORM_LIMIT:
+        return None
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _signed_in_response(request: Request, token: str, max_age: int, next_path: str) -> RedirectResponse:
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(
+        COOKIE_NAME, token, max_age=max_age, httponly=True, samesite="lax", path="/",
+        secure=request.url.scheme == "https",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def _sign_in_or_up(request: Request, *, register: bool) -> Response:
+    form_path = "/register" if register else "/login"
+    if not _same_origin(request):
+        return Response("Cross-site form posts are refused.", status_code=403)
+    form = await _read_form(request)
+    if form is None:
+        return Response("Form too large.", status_code=413)
+    email, password = form.get("email", "").strip(), form.get("password", "")
+    next_path = safe_next(form.get("next"))
+    core = await get_core()
+    try:
+        if register:
+            await core.accounts.register(email, password)
+        signed_in = await core.accounts.sign_in(email, password, client=_client_key(request))
+    except ValidationFailed as exc:
+        return _back_to(form_path, error=str(exc), field=exc.field, email=email, next_path=next_path)
+    except CoreError as exc:
+        return _back_to(form_path, error=str(exc), field=None, email=email, next_path=next_path)
+    max_age = int(core.accounts.token_ttl.total_seconds())
+    return _signed_in_response(request, signed_in.token, max_age, next_path)
+
+
+async def login(request: Request) -> Response:
+    return await _sign_in_or_up(request, register=False)
+
+
+async def register(request: Request) -> Response:
+    return await _sign_in_or_up(request, register=True)
+
+
+async def logout(request: Request) -> Response:
+    """Revoke the token server-side, then drop the cookie."""
+    if not _same_origin(request):
+        return Response("Cross-site form posts are refused.", status_code=403)
+    core = await get_core()
+    await core.accounts.sign_out(request.cookies.get(COOKIE_NAME))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE_NAME, path="/")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
+
+
+routes = [
+    Route("/api/auth/login", login, methods=["POST"]),
+    Route("/api/auth/register", register, methods=["POST"]),
+    Route("/api/auth/logout", logout, methods=["POST"]),
+]

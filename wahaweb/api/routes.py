@@ -1,0 +1,25 @@
+"""wahaweb's own HTTP endpoints: health for probes (more routes join in later issues).
+
+The Starlette app built here is the app's `api_transformer`: Reflex mounts its own
+routes beneath it, so these paths win and everything else falls through to Reflex.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from wahaweb.api import auth
+from wahaweb.runtime import get_core
+
+
+async def health(_: Request) -> JSONResponse:
+    """200 when the database and WAHA both answer, 503 otherwise (body says which failed)."""
+    result = await (await get_core()).health()
+    return JSONResponse(result.as_json(), status_code=200 if result.ok else 503)
+
+
+def build_api() -> Starlette:
+    return Starlette(routes=[Route("/api/health", health, methods=["GET"]), *auth.routes])

@@ -1,0 +1,80 @@
+"""The sign-in / sign-up card: a native form post, so the server can set an HttpOnly cookie."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from wahaweb.components.native_form import native_form
+from wahaweb.state.auth import AuthFormState
+
+
+def _field(kind: str, name: str, label: str, input_type: str, autocomplete: str, hint: str | None = None) -> rx.Component:
+    input_id = f"{kind}-{name}"
+    has_error = (AuthFormState.field == name) & (AuthFormState.error != "")
+    return rx.vstack(
+        rx.el.label(label, html_for=input_id, font_weight="500", font_size="0.9em"),
+        rx.input(
+            id=input_id,
+            name=name,
+            type=input_type,
+            auto_complete=autocomplete,
+            required=True,
+            default_value=AuthFormState.email_value if name == "email" else "",
+            size="3",
+            width="100%",
+            aria_invalid=rx.cond(has_error, "true", "false"),
+            aria_describedby=f"{input_id}-message",
+        ),
+        rx.cond(
+            has_error,
+            rx.text(AuthFormState.error, id=f"{input_id}-message", color_scheme="red", size="2"),
+            rx.text(hint or "", id=f"{input_id}-message", color_scheme="gray", size="1"),
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def auth_form(kind: str) -> rx.Component:
+    """`kind` is "login" or "register": it picks the ids, the endpoint and the wording."""
+    is_login = kind == "login"
+    return rx.center(
+        rx.card(
+            native_form(
+                rx.vstack(
+                    rx.heading("Sign in" if is_login else "Create your account", size="6"),
+                    rx.text(
+                        "Manage your WhatsApp numbers on WAHA." if is_login else "Connect your first WhatsApp number in a minute.",
+                        color_scheme="gray",
+                        size="2",
+                    ),
+                    rx.cond(
+                        (AuthFormState.error != "") & (AuthFormState.field == ""),
+                        rx.callout(AuthFormState.error, icon="circle-alert", color_scheme="red", role="alert", width="100%"),
+                    ),
+                    _field(kind, "email", "Email", "email", "username"),
+                    _field(
+                        kind, "password", "Password", "password",
+                        "current-password" if is_login else "new-password",
+                        None if is_login else "At least 10 characters.",
+                    ),
+                    rx.el.input(type="hidden", name="next", value=AuthFormState.next_path),
+                    rx.button("Sign in" if is_login else "Create account", id=f"{kind}-submit", type="submit", size="3", width="100%"),
+                    rx.cond(
+                        is_login,
+                        rx.text("New here? ", rx.link("Create an account", href="/register"), size="2"),
+                        rx.text("Already have an account? ", rx.link("Sign in", href="/login"), size="2"),
+                    ),
+                    spacing="4",
+                    width="100%",
+                ),
+                action=f"/api/auth/{kind}",
+                method="post",
+            ),
+            size="4",
+            width="100%",
+            max_width="420px",
+        ),
+        width="100%",
+        padding_top="8vh",
+    )

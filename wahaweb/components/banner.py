@@ -1,0 +1,17 @@
+"""The demo-mode banner: the embedded WAHA simulator must never pass for a real WAHA."""
+
+import reflex as rx
+
+
+def demo_banner() -> rx.Component:
+    return rx.callout(
+        "Demo mode: wahaweb is talking to its built-in WAHA simulator, not to WhatsApp. "
+        "Set WAHA_URL and WAHA_API_KEY to connect real numbers.",
+        icon="flask-conical",
+        color_scheme="amber",
+        variant="surface",
+        size="1",
+        id="demo-banner",
+        border_radius="0",
+        width="100%",
+    )

@@ -1,0 +1,1 @@
+"""Page modules: importing them registers their routes through `@template`."""

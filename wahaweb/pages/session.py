@@ -1,0 +1,145 @@
+"""The session page: live pairing, connection details, actions, and the status timeline."""
+
+import reflex as rx
+
+from wahaweb.components.notice import notice
+from wahaweb.components.pairing import pairing_view
+from wahaweb.components.status import status_badge
+from wahaweb.state.feed import UserFeed
+from wahaweb.state.sessions import SessionsState, TimelineItem
+from wahaweb.templates import template
+
+_card = UserFeed.by_id[SessionsState.session_id]
+_known = UserFeed.by_id.contains(SessionsState.session_id) & ~SessionsState.not_found
+
+
+def _action(label: str, icon: str, id_: str, action: str, color: str = "gray") -> rx.Component:
+    return rx.button(rx.icon(icon, size=16), label, id=id_, on_click=SessionsState.ask(action),
+                     variant="soft", color_scheme=color, loading=SessionsState.busy == action)
+
+
+def actions() -> rx.Component:
+    return rx.flex(
+        rx.cond(
+            (_card.status == "stopped") | (_card.status == "failed"),
+            rx.button(rx.icon("play", size=16), "Start again", id="start-session", on_click=SessionsState.start,
+                      loading=SessionsState.busy == "start"),
+        ),
+        _action("Stop", "square", "stop-session", "stop"),
+        _action("Restart", "rotate-cw", "restart-session", "restart"),
+        _action("Log out", "log-out", "logout-session", "logout", "orange"),
+        _action("Delete", "trash-2", "delete-session", "delete", "red"),
+        wrap="wrap",
+        gap="2",
+    )
+
+
+def confirm_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(SessionsState.confirm_title),
+            rx.alert_dialog.description(SessionsState.confirm_text),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",
+                                                 on_click=SessionsState.cancel_confirm)),
+                rx.alert_dialog.action(rx.button("Confirm", id="confirm", on_click=SessionsState.confirm,
+                                                 color_scheme=rx.cond(SessionsState.confirm_action == "delete", "red", "grass"))),
+                gap="3",
+                justify="end",
+                margin_top="1em",
+            ),
+        ),
+        open=SessionsState.confirm_action != "",
+    )
+
+
+def connected_view() -> rx.Component:
+    return rx.data_list.root(
+        rx.data_list.item(rx.data_list.label("Number"),
+                          rx.data_list.value(rx.text("+" + _card.phone, id="session-phone", weight="bold"))),
+        rx.data_list.item(rx.data_list.label("Name on WhatsApp"), rx.data_list.value(_card.push_name)),
+        rx.data_list.item(rx.data_list.label("Connected"),
+                          rx.data_list.value(rx.moment(_card.connected_at, from_now=True))),
+    )
+
+
+def state_view() -> rx.Component:
+    return rx.match(
+        _card.status,
+        ("pairing", pairing_view()),
+        ("starting", pairing_view()),
+        ("creating", pairing_view()),
+        ("connected", connected_view()),
+        ("failed", rx.callout(rx.cond(_card.last_error != "", _card.last_error, "WAHA gave up on this session."),
+                              icon="circle-x", color_scheme="red", width="100%")),
+        rx.text("This session is stopped. Start it again to reconnect.", color_scheme="gray"),
+    )
+
+
+def timeline_item(item: TimelineItem) -> rx.Component:
+    return rx.hstack(
+        rx.moment(item.at, format="YYYY-MM-DD HH:mm:ss", font_family="monospace", font_size="0.8em",
+                  color=rx.color("gray", 10), white_space="nowrap"),
+        rx.badge(item.action, variant="outline", size="1"),
+        rx.text(item.detail, size="1", color_scheme="gray", trim="both"),
+        spacing="2",
+        align="center",
+        width="100%",
+    )
+
+
+def not_found_view() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Session not found", size="5"),
+            rx.text("There is no session at this address, or it is not yours.", color_scheme="gray"),
+            rx.link("Back to your sessions", href="/"),
+            spacing="2",
+        ),
+        id="not-found",
+        width="100%",
+    )
+
+
+@template(route="/sessions/[session_id]", title="Session", on_load=SessionsState.load_session)
+def session_page() -> rx.Component:
+    return rx.vstack(
+        rx.link(rx.hstack(rx.icon("arrow-left", size=16), rx.text("All sessions", size="2"), align="center"),
+                href="/", color_scheme="gray"),
+        rx.cond(
+            _known,
+            rx.vstack(
+                rx.flex(
+                    rx.vstack(
+                        rx.heading(rx.cond(_card.label != "", _card.label, "Untitled session"), size="6"),
+                        rx.text(_card.id, size="1", color_scheme="gray", font_family="monospace"),
+                        spacing="1",
+                    ),
+                    rx.spacer(),
+                    status_badge(_card.status, id="session-status", size="3"),
+                    width="100%",
+                    align="center",
+                    gap="2",
+                ),
+                notice(SessionsState.notice),
+                rx.card(state_view(), width="100%"),
+                actions(),
+                confirm_dialog(),
+                rx.card(
+                    rx.vstack(
+                        rx.heading("Recent activity", size="3"),
+                        rx.foreach(SessionsState.timeline, timeline_item),
+                        spacing="2",
+                        width="100%",
+                    ),
+                    width="100%",
+                ),
+                spacing="4",
+                width="100%",
+            ),
+            rx.cond(SessionsState.not_found, not_found_view(), rx.center(rx.spinner(size="3"), width="100%",
+                                                                         padding="3em")),
+        ),
+        spacing="4",
+        width="100%",
+    )

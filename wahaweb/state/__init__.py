@@ -1,0 +1,1 @@
+"""Thin Reflex states: each event handler calls core and copies plain values into vars."""

@@ -1,0 +1,102 @@
+"""One live feed per user, shared by all of that user's tabs.
+
+`UserFeed` is an `rx.SharedState` linked (server-side, on sign-in) to the token
+`user<id>`: writing it from any tab, or from the status engine through
+`app.modify_state`, updates every tab of that user and no one else's. Admins'
+feeds also carry every session, for /admin.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import reflex as rx
+
+from wahaweb.core.container import Core
+from wahaweb.core.models import User, WaSession
+
+
+def feed_token(user_id: int) -> str:
+    """Shared-state token of a user's feed (Reflex forbids underscores here)."""
+    return f"user{user_id}"
+
+
+def _iso(value: dt.datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+@dataclasses.dataclass
+class SessionCard:
+    """What a page may know about one session: no secrets, nothing of other users."""
+
+    id: str = ""
+    label: str = ""
+    status: str = ""
+    waha_status: str = ""
+    phone: str = ""
+    push_name: str = ""
+    last_error: str = ""
+    owner: str = ""
+    created_at: str = ""
+    changed_at: str = ""
+    connected_at: str = ""
+
+    @classmethod
+    def of(cls, row: WaSession, owner: str = "") -> SessionCard:
+        return cls(
+            id=row.id,
+            label=row.label or "",
+            status=row.status,
+            waha_status=row.waha_status or "",
+            phone=row.phone or "",
+            push_name=row.push_name or "",
+            last_error=row.last_error or "",
+            owner=owner,
+            created_at=_iso(row.created_at),
+            changed_at=_iso(row.status_changed_at),
+            connected_at=_iso(row.connected_at),
+        )
+
+
+@dataclasses.dataclass
+class QrCard:
+    """The current QR of a pairing session, pushed once per rotation."""
+
+    data_url: str = ""
+    rotation: int = 0
+    max_rotations: int = 6
+    expires_at_ms: int = 0
+
+
+class UserFeed(rx.SharedState):
+    """Everything live about one user's sessions."""
+
+    sessions: list[SessionCard] = []
+    #: Admins only: every session of every user, with its owner.
+    all_sessions: list[SessionCard] = []
+    #: Sessions this user may open (own; admins: all), by id.
+    by_id: dict[str, SessionCard] = {}
+    qr: dict[str, QrCard] = {}
+    active: int = 0
+    limit: int = 0
+    plan: str = ""
+    loaded: bool = False
+
+    async def fill(self, core: Core, user: User) -> None:
+        """Reload the feed from the database (one query for sessions, one for usage)."""
+        own = await core.sessions.list(user)
+        cards = [SessionCard.of(row) for row in own]
+        self.sessions = cards
+        by_id = {card.id: card for card in cards}
+        if user.is_admin:
+            everyone = [SessionCard.of(item.session, item.owner_email) for item in await core.sessions.list_all(user)]
+            self.all_sessions = everyone
+            by_id.update({card.id: card for card in everyone if card.id not in by_id})
+        else:
+            self.all_sessions = []
+        self.by_id = by_id
+        self.qr = {k: v for k, v in self.qr.items() if k in by_id and by_id[k].status == "pairing"}
+        usage = await core.accounts.usage(user)
+        self.active, self.limit, self.plan = usage.active, usage.limit, usage.plan_label
+        self.loaded = True

@@ -1,0 +1,209 @@
+"""Dashboard and session page: thin handlers that call the core session service.
+
+Every refusal (plan limit, rate limit, WAHA unreachable, not found) comes back from core
+as a CoreError whose text is written for the user; it lands in `notice` and a toast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+
+import reflex as rx
+
+from wahaweb.core.errors import AuthError, CoreError, NotFound
+from wahaweb.core.models import User
+from wahaweb.runtime import get_core
+from wahaweb.state.auth import AuthState
+
+#: The create button ignores clicks for this long after a create finished.
+CREATE_COOLDOWN_S = 1.0
+
+#: Actions that ask for confirmation first, with the dialog's wording.
+CONFIRMATIONS = {
+    "stop": ("Stop this session?", "WhatsApp stays linked; you can start it again later."),
+    "restart": ("Restart this session?", "It reconnects to WhatsApp; this takes a few seconds."),
+    "logout": ("Log out this number?", "The phone is unlinked. You will need to scan a new QR code."),
+    "delete": ("Delete this session?", "It is removed from WAHA and from your list. This cannot be undone."),
+}
+
+
+@dataclasses.dataclass
+class TimelineItem:
+    at: str = ""
+    action: str = ""
+    outcome: str = ""
+    detail: str = ""
+
+
+class SessionsState(AuthState):
+    """State of the dashboard and the session page (one user, many tabs)."""
+
+    label: str = ""
+    creating: bool = False
+    notice: str = ""
+    #: Session page
+    session_id: str = ""
+    not_found: bool = False
+    busy: str = ""
+    confirm_action: str = ""
+    pairing_phone: str = ""
+    pairing_code: str = ""
+    timeline: list[TimelineItem] = []
+    _last_create_done: float = 0.0
+
+    # ------------------------------------------------------------ helpers
+    def _refused(self, exc: CoreError):
+        self.notice = str(exc)
+        return rx.toast.error(str(exc), duration=6000)
+
+    async def _user_or_login(self) -> User | None:
+        try:
+            return await self.current_user()
+        except AuthError:
+            return None
+
+    @rx.var
+    def confirm_title(self) -> str:
+        return CONFIRMATIONS.get(self.confirm_action, ("", ""))[0]
+
+    @rx.var
+    def confirm_text(self) -> str:
+        return CONFIRMATIONS.get(self.confirm_action, ("", ""))[1]
+
+    # ------------------------------------------------------------ dashboard
+    @rx.event
+    def set_label(self, value: str):
+        self.label = value[:80]
+
+    @rx.event(background=True)
+    async def create_session(self):
+        """Reserve, land on the session page at once, and let WAHA finish in the background."""
+        async with self:
+            if self.creating or time.monotonic() - self._last_create_done < CREATE_COOLDOWN_S:
+                return
+            user = await self._user_or_login()
+            if user is None:
+                yield self._to_login()
+                return
+            self.creating = True
+            self.notice = ""
+            label = self.label
+        core = await get_core()
+        reserved: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        async def on_reserved(row) -> None:
+            if not reserved.done():
+                reserved.set_result(row.id)
+
+        create = asyncio.ensure_future(core.sessions.create(user, label, on_reserved=on_reserved))
+        await asyncio.wait({create, reserved}, return_when=asyncio.FIRST_COMPLETED)
+        if reserved.done():
+            async with self:
+                self.label = ""
+                await self.refresh_feed(user)
+            yield rx.redirect(f"/sessions/{reserved.result()}")
+        try:
+            await create
+        except CoreError as exc:
+            async with self:
+                toast = self._refused(exc)
+            yield toast
+        finally:
+            async with self:
+                self.creating = False
+                self._last_create_done = time.monotonic()
+                await self.refresh_feed(user)
+
+    # --------------------------------------------------------- session page
+    @rx.event
+    async def load_session(self):
+        """on_load of /sessions/{id}: a session that is not the user's looks exactly like a missing one."""
+        self.session_id = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+        self.not_found = False
+        self.confirm_action = ""
+        self.pairing_code = ""
+        self.timeline = []
+        user = await self._user_or_login()
+        if user is None:
+            return
+        core = await get_core()
+        try:
+            await core.sessions.get(user, self.session_id)
+        except NotFound:
+            self.not_found = True
+            return
+        await self._load_timeline(user)
+
+    async def _load_timeline(self, user: User) -> None:
+        events = await (await get_core()).sessions.history(user, self.session_id, limit=20)
+        self.timeline = [
+            TimelineItem(at=e.at.isoformat(), action=e.action, outcome=e.outcome, detail=e.detail or "")
+            for e in events
+        ]
+
+    @rx.event
+    def ask(self, action: str):
+        if action in CONFIRMATIONS:
+            self.confirm_action = action
+
+    @rx.event
+    def cancel_confirm(self):
+        self.confirm_action = ""
+
+    @rx.event
+    async def confirm(self):
+        action, self.confirm_action = self.confirm_action, ""
+        if action in CONFIRMATIONS:
+            return await self._act(action)
+
+    @rx.event
+    async def start(self):
+        return await self._act("start")
+
+    @rx.event
+    async def simulate_scan(self):
+        return await self._act("simulate_scan")
+
+    @rx.event
+    async def refresh_status(self):
+        return await self._act("status")
+
+    async def _act(self, action: str):
+        user = await self._user_or_login()
+        if user is None:
+            return self._to_login()
+        core = await get_core()
+        method = getattr(core.sessions, action)
+        self.busy = action
+        self.notice = ""
+        try:
+            await method(user, self.session_id)
+        except CoreError as exc:
+            return self._refused(exc)
+        finally:
+            self.busy = ""
+            await self.refresh_feed(user)
+        if action == "delete":
+            return [rx.redirect("/"), rx.toast.success("Session deleted.")]
+        await self._load_timeline(user)
+        return None
+
+    @rx.event
+    def set_pairing_phone(self, value: str):
+        self.pairing_phone = value[:20]
+
+    @rx.event
+    async def request_code(self):
+        user = await self._user_or_login()
+        if user is None:
+            return self._to_login()
+        self.notice = ""
+        self.pairing_code = ""
+        try:
+            code = await (await get_core()).sessions.request_pairing_code(user, self.session_id, self.pairing_phone)
+        except CoreError as exc:
+            return self._refused(exc)
+        self.pairing_code = code
+        return None

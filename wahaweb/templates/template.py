@@ -1,0 +1,113 @@
+"""Shared layout: header, demo banner, content column. Every page goes through `@template`.
+
+Private pages (the default) check the sign-in cookie on load and send signed-out
+visitors to /login and back afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import reflex as rx
+
+from wahaweb.components.banner import demo_banner
+from wahaweb.components.native_form import native_form
+from wahaweb.state.auth import AuthState
+from wahaweb.state.server import ServerState
+
+#: Pages registered through `template`, added to the app in wahaweb.py.
+PAGES: list[dict] = []
+
+#: A page restored from the back/forward cache after sign-out must not show private data:
+#: reload it, and the server decides again what it may show.
+_NO_STALE_PAGES = rx.script(
+    "window.addEventListener('pageshow', function (e) { if (e.persisted) { window.location.reload(); } });"
+)
+
+#: QR countdowns tick in the browser: the server pushes only the expiry, once per rotation.
+_COUNTDOWNS = rx.script(
+    "setInterval(function () {"
+    " document.querySelectorAll('[data-expires-at]').forEach(function (el) {"
+    "  var at = Number(el.getAttribute('data-expires-at')); if (!at) { el.textContent = ''; return; }"
+    "  var s = Math.max(0, Math.ceil((at - Date.now()) / 1000)); el.textContent = s + ' s';"
+    " }); }, 250);"
+)
+
+
+def _nav_link(text: str, href: str, id_: str) -> rx.Component:
+    return rx.link(text, href=href, id=id_, size="2", weight="medium", color_scheme="gray", high_contrast=True)
+
+
+def _account_menu() -> rx.Component:
+    return rx.cond(
+        AuthState.signed_in,
+        rx.hstack(
+            _nav_link("Sessions", "/", "nav-dashboard"),
+            rx.cond(AuthState.is_admin, _nav_link("Admin", "/admin", "nav-admin")),
+            rx.text(AuthState.email, size="2", color_scheme="gray", display=["none", "none", "block"]),
+            native_form(
+                rx.button("Sign out", id="logout", type="submit", variant="soft", color_scheme="gray", size="2"),
+                action="/api/auth/logout",
+                method="post",
+            ),
+            spacing="4",
+            align="center",
+        ),
+    )
+
+
+def _header() -> rx.Component:
+    return rx.hstack(
+        rx.link(
+            rx.hstack(
+                rx.icon("message-circle", size=22, color=rx.color("grass", 9)),
+                rx.heading("wahaweb", size="5", weight="bold"),
+                align="center",
+                spacing="2",
+            ),
+            href="/",
+            underline="none",
+            color_scheme="gray",
+            high_contrast=True,
+        ),
+        rx.spacer(),
+        _account_menu(),
+        rx.color_mode.button(size="2", variant="ghost", aria_label="Toggle light and dark mode"),
+        align="center",
+        spacing="4",
+        width="100%",
+        padding_x=["1em", "1.5em"],
+        padding_y="0.8em",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        background=rx.color("gray", 1),
+    )
+
+
+def template(
+    route: str,
+    title: str,
+    *,
+    on_load: rx.event.EventType | list | None = None,
+    public: bool = False,
+) -> Callable[[Callable[[], rx.Component]], Callable[[], rx.Component]]:
+    """Wrap a page body in the shared layout and register it under `route`."""
+
+    def decorator(body: Callable[[], rx.Component]) -> Callable[[], rx.Component]:
+        def page() -> rx.Component:
+            return rx.box(
+                _NO_STALE_PAGES,
+                _COUNTDOWNS,
+                _header(),
+                rx.cond(ServerState.demo_mode, demo_banner()),
+                rx.container(body(), size="3", padding_x=["0.75em", "1em"], padding_y="1.5em"),
+                min_height="100vh",
+                background=rx.color("gray", 2),
+            )
+
+        loads: list = [ServerState.load_mode] if public else [AuthState.require_user, ServerState.load_mode]
+        if on_load is not None:
+            loads.extend(on_load if isinstance(on_load, list) else [on_load])
+        PAGES.append({"component": page, "route": route, "title": f"{title} · wahaweb", "on_load": loads})
+        return page
+
+    return decorator
