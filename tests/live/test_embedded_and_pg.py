@@ -1,0 +1,98 @@
+"""The wiring the app uses: embedded simulator delivering webhooks in-process; PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from wahaweb.api import webhook as webhook_route
+from wahaweb.core.container import Core
+from wahaweb.core.live import close_live, live_for
+from wahaweb.settings import Settings
+
+from .conftest import SIM_KEY, Recorder, fast_hasher
+
+PG_URL = os.environ.get("WAHAWEB_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+async def test_embedded_mode_with_the_simulator_posting_to_the_route_in_process(tmp_path, monkeypatch):
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'emb.db'}", waha_url=None,
+                        sim_api_key=SIM_KEY, sim_qr_delay=0.02, sim_time_scale=50.0,
+                        public_url="http://wahaweb.embedded", webhook_secret=None, redis_url=None)
+    core = await Core.create(settings, password_hasher=fast_hasher(), retry_waits=(0, 0))
+    try:
+        assert core.embedded
+        # What the app does at start: the embedded WAHA posts its webhooks to the route, no network.
+        core.simulator.webhooks.transport = httpx.ASGITransport(app=Starlette(routes=webhook_route.routes))
+
+        async def the_core():
+            return core
+
+        monkeypatch.setattr(webhook_route, "get_core", the_core)
+        engine = live_for(core)
+        assert live_for(core) is engine
+        assert engine.qr.first_lifetime == pytest.approx(60 / 50) and engine.qr.next_lifetime == pytest.approx(20 / 50)
+        tab = Recorder()
+        engine.notifier.add(tab)
+        user = await core.accounts.register("alice@example.com", "correct horse battery")
+        sid = (await core.sessions.create(user)).id
+        assert await core.simulator.wait_for_status(sid, "SCAN_QR_CODE") == "SCAN_QR_CODE"
+        await core.simulator.drain_webhooks()
+        await engine.drain()
+        assert (await core.sessions.get_row(sid)).status == "pairing"
+        [qr] = tab.qrs(sid)
+        assert qr.rotation == 1
+        assert all(d["status_code"] == 200 for d in core.simulator.webhook_deliveries)
+        core.simulator.scan(sid)  # the phone scans: WAHA's WORKING event reaches the tab
+        await core.simulator.drain_webhooks()
+        assert tab.statuses(sid)[-1] == "connected"
+        # A user action writes the row itself; `announce` pushes it to the tabs.
+        await core.sessions.stop(user, sid)
+        await core.simulator.drain_webhooks()
+        change = await engine.announce(sid, old_status="connected")
+        assert (change.status, change.changed, change.user_id) == ("stopped", True, user.id)
+        assert tab.statuses(sid)[-1] == "stopped"
+    finally:
+        await close_live(core)
+        await core.aclose()
+
+
+@pytest.fixture
+async def pg_url():
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"), timeout=3)
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"POSTGRESQL UNREACHABLE: {PG_URL} did not answer ({type(exc).__name__}: {exc}); "
+                    "start it to run the PostgreSQL engine test")
+    schema = f"wahaweb_live_{uuid.uuid4().hex[:10]}"
+    await conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{PG_URL}?search_path={schema}"
+    finally:
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await conn.close()
+
+
+@pytest.mark.postgres
+async def test_watcher_on_postgresql(make_env, pg_url):
+    env = await make_env(webhooks=False, qr_delay=3600.0, database_url=pg_url)
+    user = await env.user("alice@example.com")
+    stuck = (await env.core.sessions.create(user)).id
+    gone = (await env.core.sessions.create(user)).id
+    env.sim.engine.delete(gone)
+    env.engine.slow_interval = 10.0
+    assert await env.engine._fast_needed()
+    env.clock.advance(61)
+    await env.engine.tick()
+    assert (await env.row(stuck)).auto_restarts == 1
+    assert (await env.row(gone)).status == "failed"
+    env.clock.advance(61)
+    await env.engine.tick()
+    assert (await env.row(stuck)).status == "failed"
+    assert not await env.engine._fast_needed()

@@ -1,0 +1,47 @@
+"""`POST /api/waha/webhook`: WAHA's session.status events, into the status engine.
+
+413 when the body is over 64 KiB (by Content-Length before reading, and by the bytes
+actually read, so a lying or missing Content-Length does not get past), 401 when it is
+unsigned or wrongly signed (nothing changes), 400 when it is not WAHA's envelope, 200
+otherwise (unknown sessions, other events, replays and older events are ignored with
+200 so WAHA does not retry them).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from wahaweb.core.live import MAX_WEBHOOK_BYTES, WebhookResult, live_for
+from wahaweb.runtime import get_core
+
+WEBHOOK_PATH = "/api/waha/webhook"
+
+
+def _answer(result: WebhookResult) -> JSONResponse:
+    return JSONResponse(result.as_json(), status_code=result.status_code)
+
+
+def _too_large() -> JSONResponse:
+    return _answer(WebhookResult(413, "too_large", f"the body is larger than {MAX_WEBHOOK_BYTES // 1024} KiB"))
+
+
+async def waha_webhook(request: Request) -> JSONResponse:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            return _answer(WebhookResult(400, "bad_request", "invalid Content-Length"))
+        if int(declared) > MAX_WEBHOOK_BYTES:
+            return _too_large()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return _too_large()
+    core = await get_core()
+    result = await live_for(core).webhooks.handle(bytes(body), request.headers)
+    return _answer(result)
+
+
+routes = [Route(WEBHOOK_PATH, waha_webhook, methods=["POST"])]

@@ -1,0 +1,172 @@
+"""WAHA's `session.status` webhooks: size limit, HMAC-SHA512, envelope, then the engine.
+
+Order of checks (cheapest and safest first): the body is at most 64 KiB (413), it is
+signed with the webhook secret (`X-Webhook-Hmac`, hex HMAC-SHA512 of the raw body,
+compared in constant time; `X-Webhook-Hmac-Algorithm`, when sent, must be sha512;
+401 otherwise, and nothing changes), it is a JSON envelope (400), and only then is it
+read: events other than `session.status` and unknown sessions are answered 200 and
+ignored (WAHA retries non-2xx answers; there is nothing to retry). A repeated event id
+is applied once and an event older than the last one applied for that session does
+not overwrite it (both answered 200).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from wahaweb.core.clock import UTC
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wahaweb.core.live.engine import StatusEngine
+
+logger = logging.getLogger("wahaweb.core.live")
+
+MAX_WEBHOOK_BYTES = 64 * 1024
+SESSION_STATUS = "session.status"
+HMAC_HEADER = "x-webhook-hmac"
+HMAC_ALGORITHM_HEADER = "x-webhook-hmac-algorithm"
+#: wahaweb puts this key in every session's WAHA metadata (see core.sessions).
+META_SESSION_ID = "wahaweb.session_id"
+
+Secret = Callable[[], Awaitable[str | None]] | str | None
+
+
+def sign(body: bytes, key: str) -> str:
+    """WAHA's `X-Webhook-Hmac`: the hex HMAC-SHA512 of the raw body."""
+    return hmac.new(key.encode("utf-8"), body, hashlib.sha512).hexdigest()
+
+
+def verify_signature(body: bytes, signature: str | None, key: str | None, algorithm: str | None = None) -> bool:
+    """True only for a non-empty key and the exact signature of `body` (constant-time compare)."""
+    if not key or not signature:
+        return False
+    if algorithm is not None and algorithm.strip().lower() != "sha512":
+        return False
+    expected = sign(body, key)
+    given = signature.strip().lower()
+    return hmac.compare_digest(expected.encode("ascii"), given.encode("ascii", "replace"))
+
+
+@dataclasses.dataclass(frozen=True)
+class WebhookEvent:
+    """The parts of WAHA's envelope wahaweb acts on."""
+
+    id: str | None
+    #: The event time (WAHA's `timestamp`, Unix ms), None when absent.
+    at: dt.datetime | None
+    event: str
+    session: str
+    metadata: dict[str, Any]
+    me: dict[str, Any] | None
+    #: `payload.status` (session.status events only).
+    status: str | None
+    #: `payload.statuses`: WAHA's recent status history, oldest first.
+    statuses: list[dict[str, Any]]
+
+
+class BadEnvelope(ValueError):
+    pass
+
+
+def parse_envelope(body: bytes) -> WebhookEvent:
+    """Read WAHA's envelope; raises BadEnvelope when it is not one."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadEnvelope("the body is not JSON") from exc
+    if not isinstance(data, dict):
+        raise BadEnvelope("the body is not a JSON object")
+    event, session = data.get("event"), data.get("session")
+    if not isinstance(event, str) or not event:
+        raise BadEnvelope("'event' is missing")
+    if not isinstance(session, str) or not session:
+        raise BadEnvelope("'session' is missing")
+    event_id = data.get("id")
+    event_id = str(event_id)[:100] if event_id not in (None, "") else None
+    at = None
+    stamp = data.get("timestamp")
+    if isinstance(stamp, (int, float)) and not isinstance(stamp, bool) and stamp > 0:
+        try:
+            at = dt.datetime.fromtimestamp(stamp / 1000, UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise BadEnvelope("'timestamp' is out of range") from exc
+    payload = data.get("payload") if isinstance(data.get("payload"), dict) else {}
+    status = payload.get("status")
+    if event == SESSION_STATUS and (not isinstance(status, str) or not status):
+        raise BadEnvelope("'payload.status' is missing")
+    statuses = [p for p in payload.get("statuses") or [] if isinstance(p, dict)] \
+        if isinstance(payload.get("statuses"), list) else []
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    me = data.get("me") if isinstance(data.get("me"), dict) else None
+    return WebhookEvent(id=event_id, at=at, event=event, session=session, metadata=metadata, me=me,
+                        status=status if isinstance(status, str) else None, statuses=statuses)
+
+
+@dataclasses.dataclass(frozen=True)
+class WebhookResult:
+    """What the HTTP route answers."""
+
+    status_code: int
+    #: applied | duplicate | stale | ignored | unknown_session | ignored_event | too_large | unauthorized
+    #: | bad_request
+    outcome: str
+    detail: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"ok": self.status_code < 400, "outcome": self.outcome}
+        if self.detail:
+            body["detail"] = self.detail
+        return body
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None and not hasattr(headers, "getlist"):  # a plain dict: look case-insensitively
+        for key, val in headers.items():
+            if key.lower() == name:
+                return val
+    return value
+
+
+class WebhookHandler:
+    """Verifies and applies one webhook request through the status engine."""
+
+    def __init__(self, engine: StatusEngine, secret: Secret, *, max_bytes: int = MAX_WEBHOOK_BYTES) -> None:
+        self.engine = engine
+        self._secret = secret
+        self.max_bytes = max_bytes
+
+    async def secret(self) -> str | None:
+        secret = self._secret
+        if callable(secret):
+            secret = await secret()
+        return secret or None
+
+    async def handle(self, body: bytes, headers: Mapping[str, str]) -> WebhookResult:
+        if len(body) > self.max_bytes:
+            return WebhookResult(413, "too_large", f"the body is larger than {self.max_bytes // 1024} KiB")
+        key = await self.secret()
+        if key is None:
+            logger.error("webhook refused: no webhook secret is configured")
+            return WebhookResult(401, "unauthorized", "webhooks are not accepted: no secret is configured")
+        if not verify_signature(body, _header(headers, HMAC_HEADER), key, _header(headers, HMAC_ALGORITHM_HEADER)):
+            logger.warning("webhook refused: missing or wrong signature (%d bytes)", len(body))
+            return WebhookResult(401, "unauthorized", "missing or wrong X-Webhook-Hmac signature")
+        try:
+            event = parse_envelope(body)
+        except BadEnvelope as exc:
+            return WebhookResult(400, "bad_request", str(exc))
+        if event.event != SESSION_STATUS:
+            return WebhookResult(200, "ignored_event", event.event)
+        owner = event.metadata.get(META_SESSION_ID)
+        if owner is not None and owner != event.session:
+            return WebhookResult(200, "unknown_session", "metadata names another session")
+        outcome = await self.engine.apply_event(event)
+        return WebhookResult(200, outcome)
