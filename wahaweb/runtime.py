@@ -2,14 +2,12 @@
 
 Reflex states and API routes both reach core through `get_core()`, so one WAHA client
 (one connection pool), one database engine and one rate limiter serve every tab.
-No Reflex import here: the app registers `lifespan` as a lifespan task.
+No Reflex import here: wahaweb.state.live opens and closes it with the app's lifespan.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 
 from wahaweb.core.container import Core
 from wahaweb.settings import get_settings
@@ -33,13 +31,3 @@ async def close_core() -> None:
     core, _core = _core, None
     if core is not None:
         await core.aclose()
-
-
-@contextlib.asynccontextmanager
-async def lifespan() -> AsyncIterator[None]:
-    """Build the Core when the backend starts (so the first page is fast), close it at exit."""
-    await get_core()
-    try:
-        yield
-    finally:
-        await close_core()

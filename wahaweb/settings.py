@@ -19,6 +19,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The base URL the WAHA client uses for the embedded simulator. It never goes
 #: over the network: the client is wired to the simulator's ASGI app in-process.
 EMBEDDED_WAHA_URL = "http://embedded-waha.local"
+#: wahaweb's own URL as the embedded simulator sees it (webhooks are delivered in-process).
+EMBEDDED_PUBLIC_URL = "http://wahaweb.embedded"
 
 
 def _load_dotenv() -> None:
@@ -120,7 +122,9 @@ class Settings:
             waha_read_timeout=_float(env, "WAHA_READ_TIMEOUT", default.waha_read_timeout),
             database_url=_str(env, "DATABASE_URL", default.database_url) or default.database_url,
             redis_url=_str(env, "REDIS_URL"),
-            public_url=(_str(env, "WAHAWEB_PUBLIC_URL") or "").rstrip("/") or None,
+            # The embedded simulator posts its webhooks in-process, to this made-up host.
+            public_url=(_str(env, "WAHAWEB_PUBLIC_URL") or "").rstrip("/")
+            or (None if waha_url else EMBEDDED_PUBLIC_URL),
             webhook_secret=_str(env, "WAHAWEB_WEBHOOK_SECRET"),
             default_session_limit=_int(env, "WAHAWEB_DEFAULT_SESSION_LIMIT", default.default_session_limit),
             signup_plan=_str(env, "WAHAWEB_SIGNUP_PLAN", default.signup_plan) or default.signup_plan,

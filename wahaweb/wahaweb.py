@@ -2,12 +2,12 @@
 
 import reflex as rx
 
-from wahaweb import runtime
 from wahaweb.api.routes import build_api
+from wahaweb.state.live import lifespan
 from wahaweb.pages import admin, dashboard, login, session  # noqa: F401  (register their routes)
 from wahaweb.templates.template import PAGES
 
 app = rx.App(api_transformer=build_api())
-app.register_lifespan_task(runtime.lifespan)
+app.register_lifespan_task(lifespan)
 for page in PAGES:
     app.add_page(**page)

@@ -70,6 +70,8 @@ def app_env(tmp_path_factory) -> dict[str, str]:
         REFLEX_TELEMETRY_ENABLED="false",
         REFLEX_USE_SYSTEM_BUN="1",
         PYTHONUNBUFFERED="1",
+        # `make test` puts bun on PATH; a bare pytest run finds the same one here.
+        PATH=os.pathsep.join([str(REPO / ".tools" / "node_modules" / ".bin"), env.get("PATH", "")]),
     )
     return env
 
@@ -95,8 +97,10 @@ def base_url(app_env) -> Iterator[str]:
         try:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
+        except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 @pytest.fixture(scope="session")

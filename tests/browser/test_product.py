@@ -103,7 +103,8 @@ def test_plan_limit_refusal_names_plan_and_limit(page, base_url, admin_email):
     register(page, base_url)
     create_session(page)
     page.goto(base_url + "/")
-    page.wait_for_selector("#plan-usage")
+    page.wait_for_selector("#plan-usage:has-text('1 / 1')")
+    page.wait_for_timeout(1100)  # the create button's own one-second cool-down
     page.click("#create-session")
     notice = page.wait_for_selector("#notice >> text=Session limit reached")
     text = notice.inner_text()

@@ -1,4 +1,4 @@
-"""wahaweb's own HTTP endpoints: health for probes (more routes join in later issues).
+"""wahaweb's own HTTP endpoints: health for probes, sign-in forms, WAHA's webhook.
 
 The Starlette app built here is the app's `api_transformer`: Reflex mounts its own
 routes beneath it, so these paths win and everything else falls through to Reflex.
@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from wahaweb.api import auth
+from wahaweb.api import auth, webhook
 from wahaweb.runtime import get_core
 
 
@@ -22,4 +22,4 @@ async def health(_: Request) -> JSONResponse:
 
 
 def build_api() -> Starlette:
-    return Starlette(routes=[Route("/api/health", health, methods=["GET"]), *auth.routes])
+    return Starlette(routes=[Route("/api/health", health, methods=["GET"]), *auth.routes, *webhook.routes])

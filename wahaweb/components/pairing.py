@@ -42,7 +42,10 @@ def qr_panel() -> rx.Component:
                         custom_attrs={"data-expires-at": _qr.expires_at_ms}),
                 rx.text("· code ", _qr.rotation, " of ", _qr.max_rotations, size="2", color_scheme="gray",
                         id="qr-rotation"),
+                rx.icon_button(rx.icon("refresh-cw", size=14), on_click=SessionsState.refresh_qr, size="1",
+                               variant="ghost", aria_label="Fetch the QR code again", id="refresh-qr"),
                 spacing="1",
+                align="center",
             ),
         ),
         rx.text(

@@ -36,7 +36,7 @@ def session_item(card: SessionCard) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.link(rx.cond(card.label != "", card.label, card.id), href="/sessions/" + card.id)),
         rx.table.cell(card.owner),
-        rx.table.cell(rx.cond(card.phone != "", "+" + card.phone, "")),
+        rx.table.cell(card.phone),
         rx.table.cell(status_badge(card.status, size="1")),
         id="admin-session-" + card.id,
         custom_attrs={"data-status": card.status},

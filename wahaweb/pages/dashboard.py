@@ -71,7 +71,7 @@ def session_row(card: SessionCard) -> rx.Component:
                 rx.vstack(
                     rx.text(rx.cond(card.label != "", card.label, "Untitled session"), weight="bold", size="3"),
                     rx.text(
-                        rx.cond(card.phone != "", "+" + card.phone, card.id),
+                        rx.cond(card.phone != "", card.phone, card.id),
                         size="1",
                         color_scheme="gray",
                         font_family="monospace",

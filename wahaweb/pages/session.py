@@ -50,13 +50,14 @@ def confirm_dialog() -> rx.Component:
             ),
         ),
         open=SessionsState.confirm_action != "",
+        on_open_change=SessionsState.dialog_open_changed,
     )
 
 
 def connected_view() -> rx.Component:
     return rx.data_list.root(
         rx.data_list.item(rx.data_list.label("Number"),
-                          rx.data_list.value(rx.text("+" + _card.phone, id="session-phone", weight="bold"))),
+                          rx.data_list.value(rx.text(_card.phone, id="session-phone", weight="bold"))),
         rx.data_list.item(rx.data_list.label("Name on WhatsApp"), rx.data_list.value(_card.push_name)),
         rx.data_list.item(rx.data_list.label("Connected"),
                           rx.data_list.value(rx.moment(_card.connected_at, from_now=True))),

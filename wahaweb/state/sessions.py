@@ -13,9 +13,12 @@ import time
 import reflex as rx
 
 from wahaweb.core.errors import AuthError, CoreError, NotFound
+from wahaweb.core.live import live_for
 from wahaweb.core.models import User
 from wahaweb.runtime import get_core
 from wahaweb.state.auth import AuthState
+from wahaweb.state.feed import UserFeed
+from wahaweb.state.live import announce_later, qr_card
 
 #: The create button ignores clicks for this long after a create finished.
 CREATE_COOLDOWN_S = 1.0
@@ -105,7 +108,8 @@ class SessionsState(AuthState):
                 await self.refresh_feed(user)
             yield rx.redirect(f"/sessions/{reserved.result()}")
         try:
-            await create
+            row = await create
+            announce_later(core, row.id)
         except CoreError as exc:
             async with self:
                 toast = self._refused(exc)
@@ -130,11 +134,16 @@ class SessionsState(AuthState):
             return
         core = await get_core()
         try:
-            await core.sessions.get(user, self.session_id)
+            row = await core.sessions.get(user, self.session_id)
         except NotFound:
             self.not_found = True
             return
         await self._load_timeline(user)
+        if row.status in ("creating", "starting", "pairing"):
+            qr = await live_for(core).qr_for(row.id)
+            if qr is not None:
+                feed = await self.get_state(UserFeed)
+                feed.qr = {**feed.qr, row.id: qr_card(qr)}
 
     async def _load_timeline(self, user: User) -> None:
         events = await (await get_core()).sessions.history(user, self.session_id, limit=20)
@@ -151,6 +160,12 @@ class SessionsState(AuthState):
     @rx.event
     def cancel_confirm(self):
         self.confirm_action = ""
+
+    @rx.event
+    def dialog_open_changed(self, is_open: bool):
+        """Escape or a click outside closes the dialog: forget the pending action."""
+        if not is_open:
+            self.confirm_action = ""
 
     @rx.event
     async def confirm(self):
@@ -185,9 +200,26 @@ class SessionsState(AuthState):
         finally:
             self.busy = ""
             await self.refresh_feed(user)
+        if action != "delete":
+            announce_later(core, self.session_id)
         if action == "delete":
             return [rx.redirect("/"), rx.toast.success("Session deleted.")]
         await self._load_timeline(user)
+        return None
+
+    @rx.event
+    async def refresh_qr(self):
+        """The manual "new QR" button: limited to 10 a minute by core."""
+        user = await self._user_or_login()
+        if user is None:
+            return self._to_login()
+        self.notice = ""
+        try:
+            qr = await live_for(await get_core()).manual_refresh(user, self.session_id)
+        except CoreError as exc:
+            return self._refused(exc)
+        feed = await self.get_state(UserFeed)
+        feed.qr = {**feed.qr, self.session_id: qr_card(qr)}
         return None
 
     @rx.event
