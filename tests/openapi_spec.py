@@ -22,7 +22,8 @@ Usage::
     validate_request("/api/sessions/abc/start", "post")              # concrete paths work too
     match_path("get", "/api/abc/auth/qr")  # -> "/api/{session}/auth/qr"
 
-The spec is read from env ``WAHA_OPENAPI`` when set, else from ``shared/`` beside the repo.
+The spec is read from env ``WAHA_OPENAPI`` when set, else from ``shared/`` beside the repo,
+else from the copy in ``docs/waha/`` (kept equal to shared's).
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SPEC_PATH = Path(os.environ.get("WAHA_OPENAPI") or REPO_ROOT.parent / "shared" / "waha" / "openapi.json")
+_SHARED_SPEC = REPO_ROOT.parent / "shared" / "waha" / "openapi.json"
+#: A copy kept in the repo, so a clone without shared/ beside it still runs the contract tests.
+_VENDORED_SPEC = REPO_ROOT / "docs" / "waha" / "openapi.json"
+SPEC_PATH = Path(os.environ.get("WAHA_OPENAPI") or (_SHARED_SPEC if _SHARED_SPEC.is_file() else _VENDORED_SPEC))
 SPEC_URI = "urn:waha:openapi"
 
 # Properties that real WAHA answers with null although the spec types them as objects

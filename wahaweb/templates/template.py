@@ -46,7 +46,7 @@ def _account_menu() -> rx.Component:
             rx.cond(AuthState.is_admin, _nav_link("Admin", "/admin", "nav-admin")),
             rx.text(AuthState.email, size="2", color_scheme="gray", display=["none", "none", "block"]),
             native_form(
-                rx.button("Sign out", id="logout", type="submit", variant="soft", color_scheme="gray", size="2"),
+                rx.button("Sign out", id="logout", type="submit", variant="soft", color_scheme="gray", size="2", white_space="nowrap"),
                 action="/api/auth/logout",
                 method="post",
             ),
