@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from wahaweb.api import auth, webhook
+from wahaweb.core.errors import AuthError
 from wahaweb.runtime import get_core
 
 
@@ -21,5 +22,18 @@ async def health(_: Request) -> JSONResponse:
     return JSONResponse(result.as_json(), status_code=200 if result.ok else 503)
 
 
+async def metrics(request: Request) -> JSONResponse:
+    """Counts and session-creation timings for operators: signed-in admins only (cookie)."""
+    core = await get_core()
+    try:
+        user = await core.accounts.authenticate(request.cookies.get(auth.COOKIE_NAME))
+    except AuthError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=401)
+    if not user.is_admin:
+        return JSONResponse({"error": "Only an administrator can read metrics."}, status_code=403)
+    return JSONResponse((await core.metrics()).as_json())
+
+
 def build_api() -> Starlette:
-    return Starlette(routes=[Route("/api/health", health, methods=["GET"]), *auth.routes, *webhook.routes])
+    return Starlette(routes=[Route("/api/health", health, methods=["GET"]),
+        Route("/api/metrics", metrics, methods=["GET"]), *auth.routes, *webhook.routes])
