@@ -5,6 +5,49 @@ Browser tests live in tests/browser and run in their own pytest invocation
 """
 
 import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
 
 os.environ.setdefault("REFLEX_STATE_MANAGER_MODE", "memory")
 os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
+
+#: The services CI and every developer machine run (python-svc): tests that need them skip
+#: only when a server does not answer, and say so loudly.
+PG_URL = os.environ.get("WAHAWEB_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("WAHAWEB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A fresh schema in the test database, dropped afterwards; its URL selects it by search_path."""
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"), timeout=3)
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "server unreachable"
+        pytest.skip(f"POSTGRESQL UNREACHABLE: {PG_URL} did not answer ({type(exc).__name__}: {exc}); "
+                    "start it to run the PostgreSQL tests")
+    schema = f"wahaweb_test_{uuid.uuid4().hex[:12]}"
+    await conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{PG_URL}?search_path={schema}"
+    finally:
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await conn.close()
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        await client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "server unreachable"
+        await client.aclose()
+        pytest.skip(f"REDIS UNREACHABLE: {REDIS_URL} did not answer ({type(exc).__name__}: {exc}); "
+                    "start it to run the Redis tests")
+    await client.aclose()
+    yield REDIS_URL

@@ -6,7 +6,6 @@ PostgreSQL and Redis tests skip, loudly, only when the server does not answer.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -21,8 +20,7 @@ from wahaweb.core.models import User
 from wahaweb.core.ratelimit import RateLimits
 from wahaweb.settings import Settings
 
-PG_URL = os.environ.get("WAHAWEB_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("WAHAWEB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.conftest import PG_URL, REDIS_URL  # noqa: F401  (the servers; fixtures pg_url/redis_url live there)
 SIM_KEY = "sim-test-key"
 PASSWORD = "correct horse battery"
 
@@ -48,45 +46,6 @@ def any_db_url(request) -> str:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("pg_url")
-
-
-async def _pg_admin_connect():
-    import asyncpg
-
-    dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
-    return await asyncpg.connect(dsn, timeout=3)
-
-
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    """A fresh schema in the test database, dropped afterwards; its URL selects it by search_path."""
-    try:
-        conn = await _pg_admin_connect()
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"PostgreSQL server at {PG_URL} is unreachable ({type(exc).__name__}: {exc}); "
-                    "start it to run the PostgreSQL tests")
-    schema = f"wahaweb_test_{uuid.uuid4().hex[:12]}"
-    await conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_URL}?search_path={schema}"
-    finally:
-        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await conn.close()
-
-
-@pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        await client.ping()
-    except Exception as exc:  # noqa: BLE001
-        await client.aclose()
-        pytest.skip(f"Redis server at {REDIS_URL} is unreachable ({type(exc).__name__}: {exc}); "
-                    "start it to run the Redis tests")
-    await client.aclose()
-    yield REDIS_URL
 
 
 @pytest.fixture

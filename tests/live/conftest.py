@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -35,7 +34,7 @@ from wahaweb.simulator import Simulator, SimulatorConfig
 SIM_KEY = "live-sim-key"
 HOOK_SECRET = "live-hook-secret"
 PASSWORD = "correct horse battery"
-REDIS_URL = os.environ.get("WAHAWEB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.conftest import REDIS_URL  # noqa: F401
 
 
 def fast_hasher() -> PasswordHash:
@@ -167,21 +166,6 @@ async def make_env(tmp_path, clock, monkeypatch) -> AsyncIterator[Any]:
 @pytest.fixture
 async def env(make_env) -> LiveEnv:
     return await make_env()
-
-
-@pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        await client.ping()
-    except Exception as exc:  # noqa: BLE001
-        await client.aclose()
-        pytest.skip(f"REDIS UNREACHABLE: the Redis server at {REDIS_URL} did not answer "
-                    f"({type(exc).__name__}: {exc}); start it to run the watcher-lease tests")
-    await client.aclose()
-    yield REDIS_URL
 
 
 # ---------------------------------------------------------------- webhook helpers

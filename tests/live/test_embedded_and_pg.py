@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 
 import httpx
 import pytest
@@ -16,7 +14,6 @@ from wahaweb.settings import Settings
 
 from .conftest import SIM_KEY, Recorder, fast_hasher
 
-PG_URL = os.environ.get("WAHAWEB_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
 async def test_embedded_mode_with_the_simulator_posting_to_the_route_in_process(tmp_path, monkeypatch):
@@ -59,24 +56,6 @@ async def test_embedded_mode_with_the_simulator_posting_to_the_route_in_process(
     finally:
         await close_live(core)
         await core.aclose()
-
-
-@pytest.fixture
-async def pg_url():
-    import asyncpg
-
-    try:
-        conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"), timeout=3)
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"POSTGRESQL UNREACHABLE: {PG_URL} did not answer ({type(exc).__name__}: {exc}); "
-                    "start it to run the PostgreSQL engine test")
-    schema = f"wahaweb_live_{uuid.uuid4().hex[:10]}"
-    await conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_URL}?search_path={schema}"
-    finally:
-        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await conn.close()
 
 
 @pytest.mark.postgres
