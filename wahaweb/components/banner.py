@@ -15,3 +15,18 @@ def demo_banner() -> rx.Component:
         border_radius="0",
         width="100%",
     )
+
+
+def waha_down_banner() -> rx.Component:
+    """Said plainly, without the operator's URL or error detail (admins see those on /admin)."""
+    return rx.callout(
+        "The WhatsApp server (WAHA) is not reachable right now. Creating, starting and pairing sessions "
+        "will fail until it is back; nothing you do meanwhile is left half-made.",
+        icon="cloud-off",
+        color_scheme="red",
+        variant="surface",
+        size="1",
+        id="waha-down",
+        border_radius="0",
+        width="100%",
+    )

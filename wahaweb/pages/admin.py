@@ -7,7 +7,6 @@ from wahaweb.components.server_panel import server_panel
 from wahaweb.components.status import status_badge
 from wahaweb.state.admin import AdminState, AuditRow, UserRow
 from wahaweb.state.feed import SessionCard, UserFeed
-from wahaweb.state.server import ServerState
 from wahaweb.templates import template
 
 
@@ -58,7 +57,7 @@ def _section(title: str, *children) -> rx.Component:
     return rx.card(rx.vstack(rx.heading(title, size="4"), *children, spacing="3", width="100%"), width="100%")
 
 
-@template(route="/admin", title="Admin", on_load=[AdminState.load, ServerState.refresh])
+@template(route="/admin", title="Admin", on_load=AdminState.load)
 def admin() -> rx.Component:
     return rx.cond(
         AdminState.denied,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import reflex as rx
 
-from wahaweb.components.banner import demo_banner
+from wahaweb.components.banner import demo_banner, waha_down_banner
 from wahaweb.components.native_form import native_form
 from wahaweb.state.auth import AuthState
 from wahaweb.state.server import ServerState
@@ -99,12 +99,15 @@ def template(
                 _COUNTDOWNS,
                 _header(),
                 rx.cond(ServerState.demo_mode, demo_banner()),
+                rx.cond(ServerState.checked & ~ServerState.reachable, waha_down_banner()),
                 rx.container(body(), size="3", padding_x=["0.75em", "1em"], padding_y="1.5em"),
                 min_height="100vh",
                 background=rx.color("gray", 2),
             )
 
-        loads: list = [ServerState.load_mode] if public else [AuthState.require_user, ServerState.load_mode]
+        loads: list = (
+            [ServerState.load_mode] if public else [AuthState.require_user, ServerState.load_mode, ServerState.refresh]
+        )
         if on_load is not None:
             loads.extend(on_load if isinstance(on_load, list) else [on_load])
         PAGES.append({"component": page, "route": route, "title": f"{title} · wahaweb", "on_load": loads})
