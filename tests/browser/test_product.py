@@ -45,9 +45,11 @@ def test_register_errors_are_shown_by_the_field(page, base_url, admin_email):
     page.fill("#register-email", new_email())
     page.fill("#register-password", "short")
     page.click("#register-submit")
-    message = page.wait_for_selector("#register-password-message")
-    page.wait_for_function("document.querySelector('#register-password-message').innerText.includes('10 characters')")
-    assert "at least 10 characters" in message.inner_text()
+    page.wait_for_url(re.compile(r"/register/?\?error="))
+    message = page.wait_for_selector("#register-password-message:has-text('must be at least 10 characters')")
+    assert page.get_attribute("#register-password", "aria-invalid") == "true"
+    assert "short" not in page.url  # the password itself never travels back
+    assert message.is_visible()
     screenshot(page, "register-error")
 
 
@@ -83,6 +85,11 @@ def test_create_pair_connect_with_live_update_in_a_second_tab(browser, base_url,
     # The other tab learnt about the new session without any action of its own.
     dashboard.wait_for_selector(f"#session-row-{session_id}")
 
+    viewer = context.new_page()  # a second tab on the same session page
+    traffic.attach(viewer)
+    viewer.goto(f"{base_url}/sessions/{session_id}")
+    viewer.wait_for_selector("#session-qr")
+
     page.click("#simulate-scan")
     page.wait_for_selector("#session-status[data-status='connected']")
     page.wait_for_selector("#session-phone")
@@ -91,6 +98,9 @@ def test_create_pair_connect_with_live_update_in_a_second_tab(browser, base_url,
     screenshot(page, "session-connected")
 
     dashboard.wait_for_selector(f"#session-row-{session_id}[data-status='connected']")
+    # The other tab's page flipped by itself, its timeline included.
+    viewer.wait_for_selector("#session-status[data-status='connected']")
+    viewer.wait_for_selector("text=-> connected")
     assert dashboard.inner_text("#plan-usage") == "1 / 1"
     screenshot(dashboard, "dashboard")
 

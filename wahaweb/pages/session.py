@@ -5,8 +5,8 @@ import reflex as rx
 from wahaweb.components.notice import notice
 from wahaweb.components.pairing import pairing_view
 from wahaweb.components.status import status_badge
-from wahaweb.state.feed import UserFeed
-from wahaweb.state.sessions import SessionsState, TimelineItem
+from wahaweb.state.feed import TimelineItem, UserFeed
+from wahaweb.state.sessions import SessionsState
 from wahaweb.templates import template
 
 _card = UserFeed.by_id[SessionsState.session_id]
@@ -129,7 +129,10 @@ def session_page() -> rx.Component:
                 rx.card(
                     rx.vstack(
                         rx.heading("Recent activity", size="3"),
-                        rx.foreach(SessionsState.timeline, timeline_item),
+                        rx.cond(
+                            UserFeed.timelines.contains(SessionsState.session_id),
+                            rx.foreach(UserFeed.timelines[SessionsState.session_id], timeline_item),
+                        ),
                         spacing="2",
                         width="100%",
                     ),

@@ -69,6 +69,14 @@ class QrCard:
     expires_at_ms: int = 0
 
 
+@dataclasses.dataclass
+class TimelineItem:
+    at: str = ""
+    action: str = ""
+    outcome: str = ""
+    detail: str = ""
+
+
 class UserFeed(rx.SharedState):
     """Everything live about one user's sessions."""
 
@@ -78,6 +86,8 @@ class UserFeed(rx.SharedState):
     #: Sessions this user may open (own; admins: all), by id.
     by_id: dict[str, SessionCard] = {}
     qr: dict[str, QrCard] = {}
+    #: Recent audit events of the sessions whose page is open somewhere, kept live.
+    timelines: dict[str, list[TimelineItem]] = {}
     active: int = 0
     limit: int = 0
     plan: str = ""
@@ -97,6 +107,14 @@ class UserFeed(rx.SharedState):
             self.all_sessions = []
         self.by_id = by_id
         self.qr = {k: v for k, v in self.qr.items() if k in by_id and by_id[k].status == "pairing"}
+        self.timelines = {k: v for k, v in self.timelines.items() if k in by_id}
         usage = await core.accounts.usage(user)
         self.active, self.limit, self.plan = usage.active, usage.limit, usage.plan_label
         self.loaded = True
+
+    async def load_timeline(self, core: Core, user: User, session_id: str) -> None:
+        """The session's recent activity (the caller has checked it may see the session)."""
+        events = await core.sessions.history(user, session_id, limit=20)
+        items = [TimelineItem(at=e.at.isoformat(), action=e.action, outcome=e.outcome, detail=e.detail or "")
+                 for e in events]
+        self.timelines = {**self.timelines, session_id: items}

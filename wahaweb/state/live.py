@@ -50,6 +50,8 @@ def make_listener(app: rx.App, core: Core):
                 user = await core.accounts.get_user(user_id)
                 if user is not None and user.active:
                     await feed.fill(core, user)
+                    if change.session_id in feed.timelines:
+                        await feed.load_timeline(core, user, change.session_id)
 
     return on_change
 

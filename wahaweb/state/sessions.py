@@ -7,7 +7,6 @@ as a CoreError whose text is written for the user; it lands in `notice` and a to
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 
 import reflex as rx
@@ -32,14 +31,6 @@ CONFIRMATIONS = {
 }
 
 
-@dataclasses.dataclass
-class TimelineItem:
-    at: str = ""
-    action: str = ""
-    outcome: str = ""
-    detail: str = ""
-
-
 class SessionsState(AuthState):
     """State of the dashboard and the session page (one user, many tabs)."""
 
@@ -53,7 +44,6 @@ class SessionsState(AuthState):
     confirm_action: str = ""
     pairing_phone: str = ""
     pairing_code: str = ""
-    timeline: list[TimelineItem] = []
     _last_create_done: float = 0.0
 
     # ------------------------------------------------------------ helpers
@@ -128,7 +118,6 @@ class SessionsState(AuthState):
         self.not_found = False
         self.confirm_action = ""
         self.pairing_code = ""
-        self.timeline = []
         user = await self._user_or_login()
         if user is None:
             return
@@ -146,11 +135,8 @@ class SessionsState(AuthState):
                 feed.qr = {**feed.qr, row.id: qr_card(qr)}
 
     async def _load_timeline(self, user: User) -> None:
-        events = await (await get_core()).sessions.history(user, self.session_id, limit=20)
-        self.timeline = [
-            TimelineItem(at=e.at.isoformat(), action=e.action, outcome=e.outcome, detail=e.detail or "")
-            for e in events
-        ]
+        feed = await self.get_state(UserFeed)
+        await feed.load_timeline(await get_core(), user, self.session_id)
 
     @rx.event
     def ask(self, action: str):
