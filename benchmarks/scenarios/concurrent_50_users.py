@@ -1,6 +1,6 @@
 """50 users creating at once: p95 to acknowledgement, errors, limit overshoot.
 
-TODO (hook ``measure_concurrent``):
+The plan ``measure_concurrent`` follows (two Cores sharing SQLite; one create per user, plus one user x50):
   * in-process Core against ctx.base_url (as wahaweb_ack), or the running app
     (benchmarks.app) with 50 HTTP/websocket clients if the create path is only reachable
     through Reflex events;
@@ -18,17 +18,110 @@ TODO (hook ``measure_concurrent``):
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections import Counter
+
+from sqlmodel import select
+
 from benchmarks.context import BenchContext
 from benchmarks.registry import NotMeasured, ScenarioResult, scenario
 from benchmarks.scenarios._hooks import require_modules
+from benchmarks.stats import Stats
 
 NAME = "concurrent_50_users"
 USERS = 50
 
 
 async def measure_concurrent(ctx: BenchContext, users: int = USERS) -> ScenarioResult:
+    if ctx.smoke:
+        raise NotMeasured("skipped in smoke mode (100 creates, two Cores)")
     require_modules("wahaweb.core.container", "wahaweb.core.sessions", "wahaweb.core.accounts")
-    raise NotImplementedError("TODO: hook not written (see benchmarks/scenarios/concurrent_50_users.py)")
+    from benchmarks.scenarios._core import BenchCore
+    from wahaweb.core.errors import PlanLimitReached, RateLimited
+    from wahaweb.core.models import WaSession
+    from wahaweb.core.status import ACTIVE_STATUSES
+
+    async with ctx.waha_client() as client:
+        before = {s.name for s in await client.list_sessions(all=True)}
+    # Two Cores (= two backend workers) sharing one SQLite file; real rate limits, Free plan (limit 1).
+    async with BenchCore(ctx, signup_plan="Free", unlimited_rate=False) as worker_a:
+        async with BenchCore(ctx, signup_plan="Free", unlimited_rate=False, db_dir=worker_a.db_dir) as worker_b:
+            workers = (worker_a, worker_b)
+            crowd = [await workers[i % 2].user(f"u{i}-{ctx.run_id}@bench.example") for i in range(users)]
+            greedy = await worker_a.user(f"greedy-{ctx.run_id}@bench.example")
+            limit = 1
+
+            async def create(worker, user) -> dict:
+                acked: dict[str, float] = {}
+
+                async def on_reserved(row) -> None:
+                    acked["t"] = time.perf_counter()
+
+                t0 = time.perf_counter()
+                try:
+                    row = await worker.core.sessions.create(user, on_reserved=on_reserved)
+                    return {"user": user.id, "ack": acked.get("t", time.perf_counter()) - t0, "outcome": "created",
+                            "session": row.id}
+                except (PlanLimitReached, RateLimited) as exc:
+                    return {"user": user.id, "ack": time.perf_counter() - t0, "outcome": type(exc).__name__}
+                except Exception as exc:  # noqa: BLE001 - counted as an error
+                    return {"user": user.id, "ack": time.perf_counter() - t0, "outcome": "error",
+                            "error": f"{type(exc).__name__}: {exc}"}
+
+            crowd_results = await asyncio.gather(*(create(workers[i % 2], u) for i, u in enumerate(crowd)))
+            greedy_results = await asyncio.gather(*(create(workers[i % 2], greedy) for i in range(users)))
+            await asyncio.sleep(0.5)  # let any background WAHA create finish
+            async with worker_a.core.db.session() as s:
+                rows = list(await s.exec(select(WaSession)))
+            async with ctx.waha_client() as client:
+                on_waha = [s for s in await client.list_sessions(all=True) if s.name not in before]
+            all_ids = [u.id for u in crowd] + [greedy.id]
+            db_active = Counter(r.user_id for r in rows if r.status in ACTIVE_STATUSES)
+            waha_active = Counter()
+            for info in on_waha:
+                parts = info.name.split("_")
+                if len(parts) > 2 and parts[1].isdigit() and info.status not in ("STOPPED", "FAILED"):
+                    waha_active[int(parts[1])] += 1
+            overshoot_db = sum(max(0, db_active[u] - limit) for u in all_ids)
+            overshoot_waha = sum(max(0, waha_active[u] - limit) for u in all_ids)
+            try:
+                by_user = {u.id: u for u in crowd + [greedy]}
+                await asyncio.gather(*(worker_a.delete_all(by_user[r.user_id], [r.id]) for r in rows
+                                       if r.user_id in by_user))
+            finally:
+                async with ctx.waha_client() as client:
+                    await ctx.delete_sessions(client, [s.name for s in on_waha])
+
+    everything = list(crowd_results) + list(greedy_results)
+    errors = [r for r in everything if r["outcome"] == "error"]
+    outcomes = lambda rs: dict(Counter(r["outcome"] for r in rs))  # noqa: E731
+    crowd_stats = Stats.of([r["ack"] for r in crowd_results])
+    greedy_stats = Stats.of([r["ack"] for r in greedy_results])
+    return ScenarioResult.timed(
+        NAME, [r["ack"] for r in everything],
+        notes=[f"{users} users (Free plan, limit 1) each fire one create at the same instant, then one more Free "
+               f"user fires {users} creates at once; the creates alternate between two Cores (two backend "
+               "workers) sharing one SQLite file, real rate limits (create 5/min per user, per worker).",
+               "Time = create call until its on_reserved callback (reservation) or until the clean refusal "
+               "(PlanLimitReached / RateLimited). Headline stats over all "
+               f"{len(everything)} creates; {users} users: p50 {crowd_stats.p50 * 1000:.1f} ms, p95 "
+               f"{crowd_stats.p95 * 1000:.1f} ms ({outcomes(crowd_results)}); one user x{users}: p50 "
+               f"{greedy_stats.p50 * 1000:.1f} ms, p95 {greedy_stats.p95 * 1000:.1f} ms ({outcomes(greedy_results)}).",
+               f"Errors (anything but success or a clean refusal): {len(errors)}. Overshoot (sum over users of "
+               f"active sessions - limit): database {overshoot_db}, WAHA {overshoot_waha}; WAHA sessions created "
+               f"{len(on_waha)} for {len(all_ids)} users."],
+        table={"columns": ["who", "creates", "p50 ms", "p95 ms", "outcomes"],
+               "rows": [[f"{users} users x 1", len(crowd_results), f"{crowd_stats.p50 * 1000:.1f}",
+                         f"{crowd_stats.p95 * 1000:.1f}", str(outcomes(crowd_results))],
+                        [f"1 user x {users}", len(greedy_results), f"{greedy_stats.p50 * 1000:.1f}",
+                         f"{greedy_stats.p95 * 1000:.1f}", str(outcomes(greedy_results))]]},
+        data={"errors": len(errors), "overshoot": overshoot_db + overshoot_waha, "overshoot_db": overshoot_db,
+              "overshoot_waha": overshoot_waha, "users": users, "limit": limit,
+              "waha_sessions_created": len(on_waha), "error_details": [r["error"] for r in errors][:10],
+              "crowd": crowd_stats.to_dict(), "one_user": greedy_stats.to_dict(),
+              "crowd_outcomes": outcomes(crowd_results), "one_user_outcomes": outcomes(greedy_results)},
+    )
 
 
 @scenario(

@@ -32,7 +32,7 @@ PER_TAB_INTERVAL = 2.0
 WATCHER_INTERVAL = 0.3
 
 #: Where wahaweb's single watcher per WAHA server is expected to live (first importable wins).
-WAHAWEB_WATCHER_MODULES = ("wahaweb.core.watcher", "wahaweb.core.status_engine", "wahaweb.core.engine")
+WAHAWEB_WATCHER_MODULES = ("wahaweb.core.live", "wahaweb.core.watcher", "wahaweb.core.status_engine")
 
 
 class Observer(Protocol):
@@ -225,22 +225,75 @@ def _importable_watcher() -> tuple[str | None, str]:
     return None, "; ".join(problems)
 
 
+class WahawebEngineObserver:
+    """wahaweb's real StatusEngine (one watcher per WAHA server) with ``tabs`` listeners on its notifier."""
+
+    label = "wahaweb's status engine (wahaweb.core.live)"
+
+    def __init__(self, bench: Any, tabs: int):
+        self.bench = bench
+        self.tabs = tabs
+        self.engine = bench.engine
+        self.interval = self.engine.fast_interval
+        self.errors = 0
+        self.heard = 0
+        self._removers: list[Any] = []
+
+    @property
+    def phase_step(self) -> float:
+        return self.interval
+
+    def expected_rps(self) -> float:
+        return 1 / self.interval
+
+    async def start(self, client: WahaClient) -> None:  # the engine uses the Core's own WahaClient
+        async def listener(change: Any) -> None:
+            self.heard += 1
+
+        for _ in range(self.tabs):
+            self._removers.append(self.engine.notifier.add(listener))
+        self.engine.start()
+
+    async def stop(self) -> None:
+        await self.engine.stop()
+        for remove in self._removers:
+            remove()
+        self._removers.clear()
+        self.errors += sum(1 for s in self.engine.servers if s.down)
+
+
 async def measure_wahaweb_watcher(ctx: BenchContext, tabs: int, sessions: list[str],
                                   window: float) -> dict[str, Any]:
     """WAHA req/s with wahaweb's own status engine watching ``sessions`` for ``tabs`` open tabs.
 
-    TODO (when wahaweb.core's status engine exists): build the engine exactly as the app does
-    (one watcher per WAHA server) with a WahaClient at ``ctx.base_url``/``ctx.api_key`` and
-    ``status_fast_interval`` from Settings, register ``sessions`` as pairing sessions (as the
-    session service would after create), attach ``tabs`` subscribers (what each open Reflex
-    tab does), then return ``count_requests(ctx, client, <adapter with start/stop/expected_rps>,
-    window, settle)``. Better still, run the real app (WAHA_URL=ctx.base_url) with ``tabs``
-    websocket clients on the dashboard; see backend_memory.start_wahaweb_app.
+    The engine is built exactly as the app does (``live_for(core)`` on a Core with
+    ``waha_url = ctx.base_url``, ``status_fast_interval`` from Settings, throw-away SQLite);
+    ``sessions`` (already pairing on the simulator) are registered as rows in ``pairing``, as
+    the session service leaves them after create; ``tabs`` listeners are added to the engine's
+    notifier (what each open Reflex tab amounts to); then the simulator's log is counted.
+    Everything the engine sends counts (list calls, and any QR fetch it decides to make).
     """
     module, problem = _importable_watcher()
     if module is None:
         raise NotImplementedError(f"wahaweb's status engine is not importable yet ({problem})")
-    raise NotImplementedError(f"TODO: wire {module}'s watcher into measure_wahaweb_watcher")
+    from benchmarks.scenarios._core import BenchCore
+    from wahaweb.core import status as st
+    from wahaweb.core.models import WaSession
+
+    async with BenchCore(ctx) as bench:
+        user = await bench.user(f"watch-{ctx.session_name('w')}@bench.example")
+        now = bench.core.clock()
+        async with bench.core.db.locked_write() as s:
+            for name in sessions:
+                s.add(WaSession(id=name, user_id=user.id, status=st.PAIRING, waha_status="SCAN_QR_CODE",
+                                created_at=now, updated_at=now, status_changed_at=now, status_seen_at=now))
+        observer = WahawebEngineObserver(bench, tabs)
+        async with ctx.waha_client() as client:
+            settle = 0.0 if ctx.smoke else settle_time(observer)
+            row = await count_requests(ctx, client, observer, window, settle=settle)
+        row["listener_calls"] = observer.heard
+        row["engine_polls"] = sum(s.polls for s in bench.engine.servers)
+        return row
 
 
 async def _wait_pairing(client: WahaClient, names: list[str], timeout: float = 15.0) -> None:
