@@ -102,13 +102,12 @@ class AdminService:
         admin = await self._admin(actor)
         if user_id == admin.id and not active:
             raise ValidationFailed("user", "You cannot disable your own account.")
-        async with self.db.transaction() as s:
-            user = await s.get(User, user_id)
-            if user is None:
-                raise NotFound("user")
+
+        def apply(user: User) -> str:
             user.active = active
-            self.audit.add(s, action="enable_user" if active else "disable_user", outcome=OK, user_id=admin.id,
-                           detail=f"user {user_id}")
+            return f"user {user_id}"
+
+        user = await self._change_user(admin, user_id, "enable_user" if active else "disable_user", apply)
         if not active:
             await self.accounts.revoke_all(user_id)
         return user
@@ -117,12 +116,21 @@ class AdminService:
         admin = await self._admin(actor)
         if user_id == admin.id and not is_admin:
             raise ValidationFailed("user", "You cannot remove your own administrator role.")
+
+        def apply(user: User) -> str:
+            user.role = ROLE_ADMIN if is_admin else ROLE_USER
+            return f"user {user_id}: {user.role}"
+
+        return await self._change_user(admin, user_id, "set_role", apply)
+
+    async def _change_user(self, admin: User, user_id: int, action: str, apply) -> User:
+        """Load the user (NotFound if missing), apply the change, audit it: one transaction."""
         async with self.db.transaction() as s:
             user = await s.get(User, user_id)
             if user is None:
                 raise NotFound("user")
-            user.role = ROLE_ADMIN if is_admin else ROLE_USER
-            self.audit.add(s, action="set_role", outcome=OK, user_id=admin.id, detail=f"user {user_id}: {user.role}")
+            detail = apply(user)
+            self.audit.add(s, action=action, outcome=OK, user_id=admin.id, detail=detail)
         return user
 
     async def recent_audit(self, actor: User | None, limit: int = 100, *,

@@ -115,6 +115,8 @@ class Core:
         self.admin = AdminService(db, self.accounts, self.audit, default_session_limit=settings.default_session_limit)
         self._webhook_secret: str | None = settings.webhook_secret
         self._closed = False
+        #: (time.monotonic() taken, result) of the last WAHA probe, shared by every page load.
+        self._server_info: tuple[float, ServerInfo] | None = None
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -215,8 +217,20 @@ class Core:
                 raise NotFound() from exc
             raise InvalidState("The session is not showing a QR code right now, so there is nothing to scan.") from exc
 
-    async def server_info(self) -> ServerInfo:
-        """Reachability, version, tier and engine of the WAHA server (admin panel)."""
+    async def server_info(self, *, max_age: float = 0.0) -> ServerInfo:
+        """Reachability, version, tier and engine of the WAHA server (admin panel, banners).
+
+        `max_age` > 0 reuses a probe at most that old: every signed-in page load checks WAHA,
+        and that must not cost one WAHA call per tab.
+        """
+        cached = self._server_info
+        if max_age > 0 and cached is not None and time.monotonic() - cached[0] <= max_age:
+            return cached[1]
+        info = await self._probe_waha()
+        self._server_info = (time.monotonic(), info)
+        return info
+
+    async def _probe_waha(self) -> ServerInfo:
         started = time.perf_counter()
         url = "embedded WAHA simulator" if self.embedded else self.waha.base_url
         try:

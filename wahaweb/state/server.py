@@ -8,6 +8,10 @@ from wahaweb.runtime import get_core
 from wahaweb.settings import get_settings
 
 
+#: How stale the WAHA probe behind a page load may be.
+PAGE_LOAD_PROBE_MAX_AGE_S = 5.0
+
+
 class ServerState(rx.State):
     """WAHA server facts shown on the server panel; refreshed on page load."""
 
@@ -28,7 +32,16 @@ class ServerState(rx.State):
 
     @rx.event
     async def refresh(self):
-        info = await (await get_core()).server_info()
+        """The panel's button: ask WAHA now."""
+        await self._show(max_age=0.0)
+
+    @rx.event
+    async def load(self):
+        """Every signed-in page load: a probe at most a few seconds old will do."""
+        await self._show(max_age=PAGE_LOAD_PROBE_MAX_AGE_S)
+
+    async def _show(self, *, max_age: float) -> None:
+        info = await (await get_core()).server_info(max_age=max_age)
         self.demo_mode = info.embedded
         self.url = info.url
         self.reachable = info.reachable

@@ -106,7 +106,7 @@ def template(
             )
 
         loads: list = (
-            [ServerState.load_mode] if public else [AuthState.require_user, ServerState.load_mode, ServerState.refresh]
+            [ServerState.load_mode] if public else [AuthState.require_user, ServerState.load_mode, ServerState.load]
         )
         if on_load is not None:
             loads.extend(on_load if isinstance(on_load, list) else [on_load])
