@@ -1,6 +1,15 @@
-"""Reflex configuration: the app module and the ports wahaweb serves on."""
+"""Reflex configuration: the app module and the ports wahaweb serves on.
+
+Reflex imports this module in its CLI process and in every backend worker, which makes it
+the one place that runs once per process before wahaweb logs anything: logging is
+configured here (stdout, one line per event, `WAHAWEB_LOG_FORMAT`/`WAHAWEB_LOG_LEVEL`).
+"""
 
 import reflex as rx
+
+from wahaweb.observability.log_config import configure_logging
+
+configure_logging()
 
 config = rx.Config(
     app_name="wahaweb",

@@ -1,0 +1,74 @@
+"""Logging for a running wahaweb: one line per event on stdout, configured once per process.
+
+rxconfig.py calls `configure_logging()`: Reflex imports rxconfig in the CLI process and in
+every backend worker, so each process that logs is configured, and a second call (the
+same process importing it again, tests) changes nothing.
+
+- `WAHAWEB_LOG_FORMAT`: `text` (default, for people) or `json` (one object a line).
+- `WAHAWEB_LOG_LEVEL`: level of wahaweb's own loggers (default INFO); other libraries log
+  WARNING and above, so httpx's per-request lines do not drown wahaweb's.
+- Secrets never reach the line: the handler's `RedactingFilter` masks the WAHA key, the
+  webhook secret and the metrics token by value, and any `password=`/`token`/cookie/
+  `X-Api-Key` by shape (see redact.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from typing import IO
+
+from wahaweb.observability.log_context import ContextFilter
+from wahaweb.observability.log_format import JsonFormatter, TextFormatter
+from wahaweb.observability.redact import RedactingFilter, Redactor
+
+#: The attribute that marks wahaweb's handler on the root logger (so it is added once).
+HANDLER_MARK = "_wahaweb_handler"
+#: Environment variables whose values are secrets, masked wherever they appear.
+SECRET_VARIABLES = ("WAHA_API_KEY", "WAHAWEB_WEBHOOK_SECRET", "WAHAWEB_METRICS_TOKEN", "WAHAWEB_SIM_API_KEY")
+
+
+def _level(raw: str | None) -> int:
+    name = (raw or "INFO").strip().upper()
+    level = logging.getLevelName(name)
+    if not isinstance(level, int):
+        raise ValueError(f"WAHAWEB_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {raw!r}")
+    return level
+
+
+def build_handler(fmt: str = "text", *, secrets: tuple[str | None, ...] = (),
+                  stream: IO[str] | None = None) -> logging.Handler:
+    """A stdout handler with wahaweb's format, context ids and redaction."""
+    if fmt not in ("text", "json"):
+        raise ValueError(f"WAHAWEB_LOG_FORMAT must be 'text' or 'json', got {fmt!r}")
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(ContextFilter())
+    handler.addFilter(RedactingFilter(Redactor(secrets)))
+    setattr(handler, HANDLER_MARK, True)
+    return handler
+
+
+def configure_logging(env: Mapping[str, str] | None = None, *, stream: IO[str] | None = None,
+                      force: bool = False) -> logging.Handler:
+    """Install wahaweb's handler on the root logger (once; `force` replaces it). Returns it."""
+    if env is None:
+        from wahaweb.settings import _load_dotenv  # `.env` may set the format, level and secrets
+
+        _load_dotenv()
+        env = os.environ
+    root = logging.getLogger()
+    existing = [h for h in root.handlers if getattr(h, HANDLER_MARK, False)]
+    if existing and not force:
+        return existing[0]
+    for handler in existing:
+        root.removeHandler(handler)
+    handler = build_handler((env.get("WAHAWEB_LOG_FORMAT") or "text").strip().lower(),
+                            secrets=tuple(env.get(name) for name in SECRET_VARIABLES), stream=stream)
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level < logging.WARNING or force:
+        root.setLevel(logging.WARNING)
+    logging.getLogger("wahaweb").setLevel(_level(env.get("WAHAWEB_LOG_LEVEL")))
+    return handler
