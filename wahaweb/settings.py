@@ -94,6 +94,9 @@ class Settings:
     status_fast_interval: float = 0.3
     status_slow_interval: float = 10.0
 
+    #: Bearer token for Prometheus' scrape of /metrics; None turns /metrics off (404).
+    metrics_token: str | None = None
+
     @property
     def embedded(self) -> bool:
         """True when wahaweb runs its own WAHA simulator (no WAHA_URL)."""
@@ -134,6 +137,7 @@ class Settings:
             sim_time_scale=_float(env, "WAHAWEB_SIM_TIME_SCALE", default.sim_time_scale),
             status_fast_interval=_float(env, "WAHAWEB_STATUS_FAST_INTERVAL", default.status_fast_interval),
             status_slow_interval=_float(env, "WAHAWEB_STATUS_SLOW_INTERVAL", default.status_slow_interval),
+            metrics_token=_str(env, "WAHAWEB_METRICS_TOKEN"),
         )
 
 

@@ -3,11 +3,16 @@
 import reflex as rx
 
 from wahaweb.api.routes import build_api
+from wahaweb.observability.request_ids import RequestIdMiddleware
 from wahaweb.state.live import lifespan
+from wahaweb.state.open_pages import sample_open_pages
 from wahaweb.pages import admin, dashboard, login, session  # noqa: F401  (register their routes)
 from wahaweb.templates.template import PAGES
 
-app = rx.App(api_transformer=build_api())
+# The request-id middleware wraps everything (our routes and Reflex's): each HTTP request's
+# log lines carry its id.
+app = rx.App(api_transformer=[build_api(), RequestIdMiddleware])
 app.register_lifespan_task(lifespan)
+app.register_lifespan_task(sample_open_pages)
 for page in PAGES:
     app.add_page(**page)

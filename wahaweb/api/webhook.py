@@ -23,15 +23,21 @@ def _answer(result: WebhookResult) -> JSONResponse:
     return JSONResponse(result.as_json(), status_code=result.status_code)
 
 
-def _too_large() -> JSONResponse:
-    return _answer(WebhookResult(413, "too_large", f"the body is larger than {MAX_WEBHOOK_BYTES // 1024} KiB"))
+def _too_large() -> WebhookResult:
+    return WebhookResult(413, "too_large", f"the body is larger than {MAX_WEBHOOK_BYTES // 1024} KiB")
 
 
 async def waha_webhook(request: Request) -> JSONResponse:
+    result = await _receive(request)
+    (await get_core()).telemetry.webhook_event(result.outcome)  # every answer, by outcome
+    return _answer(result)
+
+
+async def _receive(request: Request) -> WebhookResult:
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.strip().isdigit():
-            return _answer(WebhookResult(400, "bad_request", "invalid Content-Length"))
+            return WebhookResult(400, "bad_request", "invalid Content-Length")
         if int(declared) > MAX_WEBHOOK_BYTES:
             return _too_large()
     body = bytearray()
@@ -40,8 +46,7 @@ async def waha_webhook(request: Request) -> JSONResponse:
         if len(body) > MAX_WEBHOOK_BYTES:
             return _too_large()
     core = await get_core()
-    result = await live_for(core).webhooks.handle(bytes(body), request.headers)
-    return _answer(result)
+    return await live_for(core).webhooks.handle(bytes(body), request.headers)
 
 
 routes = [Route(WEBHOOK_PATH, waha_webhook, methods=["POST"])]

@@ -37,6 +37,8 @@ from wahaweb.core.migrate import upgrade_engine
 from wahaweb.core.models import AppSetting
 from wahaweb.core.ratelimit import RateLimiter, RateLimits
 from wahaweb.core.sessions import SessionService
+from wahaweb.core.telemetry import server_label, session_counts
+from wahaweb.observability.metrics import Metrics
 from wahaweb.settings import Settings
 from wahaweb.waha import WahaClient
 from wahaweb.waha.errors import WahaError
@@ -92,8 +94,12 @@ class Core:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         create_timeout: float = 30.0,
+        telemetry: Metrics | None = None,
     ) -> None:
         self.settings = settings
+        #: Prometheus instruments of this Core (its own registry), served at /metrics.
+        self.telemetry = telemetry or Metrics()
+        self.telemetry.sessions_from(lambda: session_counts(db, server_label(settings.embedded, waha.base_url)))
         self.clock = clock
         self.db = db
         self.waha = waha
@@ -110,7 +116,7 @@ class Core:
             default_session_limit=settings.default_session_limit,
             webhook_url=f"{settings.public_url}{WEBHOOK_PATH}" if settings.public_url else None,
             webhook_secret=self.webhook_secret, create_timeout=create_timeout, sleep=sleep, monotonic=monotonic,
-            demo_scan=self._demo_scan if simulator is not None else None,
+            demo_scan=self._demo_scan if simulator is not None else None, on_create=self.telemetry.observe_create,
         )
         self.admin = AdminService(db, self.accounts, self.audit, default_session_limit=settings.default_session_limit)
         self._webhook_secret: str | None = settings.webhook_secret
@@ -134,6 +140,7 @@ class Core:
         monotonic: Callable[[], float] | None = None,
         create_timeout: float = 30.0,
         database: Database | None = None,
+        telemetry: Metrics | None = None,
     ) -> Core:
         """Build everything from settings; no I/O happens here.
 
@@ -143,6 +150,7 @@ class Core:
         (and `sleep` to wait_for_status). `redis_prefix` namespaces the Redis keys.
         """
         clock = clock or utcnow
+        telemetry = telemetry or Metrics()
         simulator = None
         if settings.embedded:
             from wahaweb.simulator import Simulator, SimulatorConfig
@@ -160,15 +168,17 @@ class Core:
             settings.effective_waha_url, settings.effective_waha_api_key,
             connect_timeout=settings.waha_connect_timeout, read_timeout=settings.waha_read_timeout,
             transport=waha_transport, **client_kwargs,
+            observer=telemetry.waha_recorder(server_label(settings.embedded, settings.effective_waha_url)),
         )
         if settings.redis_url:
-            limiter = RateLimiter.redis(settings.redis_url, rate_limits, clock=clock, prefix=redis_prefix)
+            limiter = RateLimiter.redis(settings.redis_url, rate_limits, clock=clock, prefix=redis_prefix,
+                                        on_refused=telemetry.rate_limited)
         else:
-            limiter = RateLimiter.memory(rate_limits, clock=clock)
+            limiter = RateLimiter.memory(rate_limits, clock=clock, on_refused=telemetry.rate_limited)
         return cls(
             settings, db=database or Database.from_url(settings.database_url), waha=waha, limiter=limiter,
             clock=clock, simulator=simulator, password_hasher=password_hasher, sleep=sleep or asyncio.sleep,
-            monotonic=monotonic or time.monotonic, create_timeout=create_timeout,
+            monotonic=monotonic or time.monotonic, create_timeout=create_timeout, telemetry=telemetry,
         )
 
     @classmethod

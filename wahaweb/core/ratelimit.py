@@ -21,6 +21,7 @@ import asyncio
 import dataclasses
 import logging
 import math
+from collections.abc import Callable
 
 from limits import parse
 from limits.aio.storage import MemoryStorage, RedisStorage
@@ -132,8 +133,10 @@ class RateLimiter:
     """Moving-window limits keyed by (limit name, identity)."""
 
     def __init__(self, storage: MemoryStorage | RedisStorage, limits: RateLimits | None = None, *,
-                 clock: Clock = utcnow) -> None:
+                 clock: Clock = utcnow, on_refused: Callable[[str], None] | None = None) -> None:
         self.storage = storage
+        #: Told the name of every refusal (metrics), before RateLimited is raised.
+        self.on_refused = on_refused
         self.limits = limits or RateLimits()
         self.clock = clock
         self._strategy = MovingWindowRateLimiter(storage)
@@ -142,15 +145,17 @@ class RateLimiter:
             self._items[field.name] = parse(getattr(self.limits, field.name))
 
     @classmethod
-    def memory(cls, limits: RateLimits | None = None, *, clock: Clock = utcnow) -> RateLimiter:
-        return cls(ClockedMemoryStorage(clock), limits, clock=clock)
+    def memory(cls, limits: RateLimits | None = None, *, clock: Clock = utcnow,
+               on_refused: Callable[[str], None] | None = None) -> RateLimiter:
+        return cls(ClockedMemoryStorage(clock), limits, clock=clock, on_refused=on_refused)
 
     @classmethod
     def redis(cls, url: str, limits: RateLimits | None = None, *, clock: Clock = utcnow,
-              prefix: str = "wahaweb", timeout: float = 2.0) -> RateLimiter:
+              prefix: str = "wahaweb", timeout: float = 2.0,
+              on_refused: Callable[[str], None] | None = None) -> RateLimiter:
         storage = ClockedRedisStorage(url, clock=clock, key_prefix=f"{prefix}:ratelimit",
                                       socket_connect_timeout=timeout, socket_timeout=timeout)
-        return cls(storage, limits, clock=clock)
+        return cls(storage, limits, clock=clock, on_refused=on_refused)
 
     def item(self, limit: str) -> RateLimitItem:
         return self._items[limit]
@@ -174,7 +179,7 @@ class RateLimiter:
             logger.exception("rate limit storage failed (check %s); allowing", limit)
             return
         if not allowed:
-            raise RateLimited(name or limit, await self._retry_seconds(limit, identity))
+            raise self._refused(name or limit, await self._retry_seconds(limit, identity))
 
     async def hit(self, limit: str, identity: str, *, name: str | None = None) -> None:
         """Consume one unit of `limit` for `identity`, or raise RateLimited with the wait."""
@@ -185,7 +190,7 @@ class RateLimiter:
             logger.exception("rate limit storage failed (hit %s); allowing", limit)
             return
         if not allowed:
-            raise RateLimited(name or limit, await self._retry_seconds(limit, identity))
+            raise self._refused(name or limit, await self._retry_seconds(limit, identity))
 
     async def record(self, limit: str, identity: str) -> None:
         """Consume one unit without raising (e.g. count a failed sign-in)."""
@@ -199,6 +204,11 @@ class RateLimiter:
             await self._strategy.clear(self._items[limit], limit, identity)
         except Exception:  # noqa: BLE001
             logger.exception("rate limit storage failed (clear %s)", limit)
+
+    def _refused(self, name: str, retry_after: float) -> RateLimited:
+        if self.on_refused is not None:
+            self.on_refused(name)
+        return RateLimited(name, retry_after)
 
     async def _retry_seconds(self, limit: str, identity: str) -> float:
         try:

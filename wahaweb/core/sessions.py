@@ -172,7 +172,9 @@ class SessionService:
         sleep: Sleep = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         demo_scan: DemoScan | None = None,
+        on_create: Callable[[str, float], None] | None = None,  # (outcome, seconds) of every create: metrics
     ) -> None:
+        self.on_create = on_create
         self.db = db
         self.waha = waha
         self.accounts = accounts
@@ -271,6 +273,8 @@ class SessionService:
             raise
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
+            if self.on_create is not None:
+                self.on_create(outcome, elapsed_ms / 1000)
             logger.info(
                 "session.create outcome=%s user=%s session=%s execution_time_ms=%.1f%s",
                 outcome, user_id, session_id, elapsed_ms, f" detail={detail!r}" if detail else "",

@@ -29,6 +29,7 @@ from wahaweb.waha.errors import (
     error_from_response,
 )
 from wahaweb.waha.models import Me, QRImage, ServerVersion, SessionDTO, SessionInfo
+from wahaweb.waha.observer import RequestObserver, report
 from wahaweb.waha.retry import (
     DEFAULT_RETRY_WAITS,
     ServerErrorAnswer,
@@ -78,8 +79,10 @@ class WahaClient:
         transport: httpx.AsyncBaseTransport | None = None,
         retry_waits: Sequence[float] = DEFAULT_RETRY_WAITS,
         sleep: SleepFunction = asyncio.sleep,
+        observer: RequestObserver | None = None,  # told of every attempt (metrics)
     ) -> None:
         self._api_key = api_key or None
+        self._observer = observer
         self._display_base_url = _display_url(base_url)
         self._retry_waits = tuple(retry_waits)
         self._sleep = sleep
@@ -293,14 +296,14 @@ class WahaClient:
                     method, path, params=params, json=json, headers=request_headers
                 )
             except httpx.TransportError as exc:
+                report(self._observer, method, path, session, None, time.perf_counter() - started, attempts)
                 logger.debug(
                     "WAHA %s %s failed after %.1f ms: %s",
                     method, path, _elapsed_ms(started), describe_cause(exc, self._api_key),
                 )
                 raise
-            logger.debug(
-                "WAHA %s %s -> %d in %.1f ms", method, path, response.status_code, _elapsed_ms(started)
-            )
+            report(self._observer, method, path, session, response.status_code, time.perf_counter() - started, attempts)
+            logger.debug("WAHA %s %s -> %d in %.1f ms", method, path, response.status_code, _elapsed_ms(started))
             if response.status_code >= 500:
                 raise ServerErrorAnswer(response)
             return response

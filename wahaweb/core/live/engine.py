@@ -114,7 +114,9 @@ class StatusEngine:
         lease_renew_every: float | None = None,
         qr_lifetimes: Sequence[float] = WAHA_QR_LIFETIMES,
         qr_max_rotations: int = WAHA_QR_MAX_ROTATIONS,
+        on_tick: Callable[[float], None] | None = None,  # seconds of each tick: metrics
     ) -> None:
+        self.on_tick = on_tick
         self.sessions = sessions
         self.servers = list(servers)
         self.db = db
@@ -174,6 +176,7 @@ class StatusEngine:
         kwargs.setdefault("fast_interval", settings.status_fast_interval)
         kwargs.setdefault("slow_interval", settings.status_slow_interval)
         kwargs.setdefault("lease_renew_every", lease_ttl / 3)
+        kwargs.setdefault("on_tick", core.telemetry.observe_tick)
         return cls(core.sessions, [server], db=core.db, audit=core.audit, notifier=notifier,
                    webhook_secret=core.webhook_secret, clock=core.clock, **kwargs)
 
@@ -301,7 +304,12 @@ class StatusEngine:
     async def tick(self) -> TickReport:
         """One round: one list call per WAHA server whose lease we hold, reconcile, notify."""
         async with self._tick_lock:  # the loop and a test (or wake) never overlap two rounds
-            return await self._tick()
+            started = time.perf_counter()
+            try:
+                return await self._tick()
+            finally:
+                if self.on_tick is not None:
+                    self.on_tick(time.perf_counter() - started)
 
     async def _tick(self) -> TickReport:
         self.ticks += 1

@@ -1,0 +1,51 @@
+"""The `wahaweb_open_pages` gauge: browser tabs connected to this backend process.
+
+Each open tab holds one Reflex websocket; Reflex's event namespace maps each socket to
+its client token. A lifespan task copies the count of this process's sockets into the
+Core's metrics every few seconds (in multiprocess mode the gauge is summed over live
+workers). Sampling, rather than hooking connect/disconnect, leaves Reflex untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import reflex as rx
+
+from wahaweb.observability import Metrics
+from wahaweb.runtime import get_core
+
+logger = logging.getLogger("wahaweb.state.open_pages")
+SAMPLE_EVERY = 5.0
+
+
+def open_pages(app: rx.App) -> int:
+    """Websockets connected to this process now (0 before the event namespace exists)."""
+    namespace = getattr(app, "event_namespace", None)
+    return len(getattr(namespace, "sid_to_token", None) or {})
+
+
+async def _sample(app: rx.App, metrics: Metrics, every: float) -> None:
+    while True:
+        try:
+            metrics.set_open_pages(open_pages(app))
+        except Exception:  # noqa: BLE001 - a gauge is never worth the loop
+            logger.exception("could not sample open pages")
+        await asyncio.sleep(every)
+
+
+@contextlib.asynccontextmanager
+async def sample_open_pages(app: rx.App) -> AsyncIterator[None]:
+    """Lifespan task: keep the open-pages gauge current while the backend runs."""
+    metrics = (await get_core()).telemetry  # kept: the Core may be closed before this task ends
+    task = asyncio.ensure_future(_sample(app, metrics, SAMPLE_EVERY))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        metrics.process_exiting()
