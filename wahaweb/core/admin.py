@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from wahaweb.core.accounts import Accounts
+from wahaweb.core.activity import ActivityFilter, ActivityPage, activity_actions, activity_page
 from wahaweb.core.audit import OK, AuditLog
 from wahaweb.core.db import Database
 from wahaweb.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -138,6 +139,16 @@ class AdminService:
         await self._admin(actor)
         return await self.audit.recent(limit, action=action)
 
+    async def activity(self, actor: User | None, flt: ActivityFilter | None = None, *, page: int = 1,
+                       per_page: int = 25) -> ActivityPage:
+        """The audit trail with e-mails, filtered by user, session and action, one page at a time."""
+        await self._admin(actor)
+        return await activity_page(self.db, flt or ActivityFilter(), page=page, per_page=per_page)
+
+    async def activity_actions(self, actor: User | None) -> list[str]:
+        await self._admin(actor)
+        return await activity_actions(self.db)
+
     async def metrics(self, actor: User | None) -> Metrics:
         await self._admin(actor)
         return await compute_metrics(self.db)
@@ -176,4 +187,4 @@ async def compute_metrics(db: Database, sample: int = 500) -> Metrics:
     )
 
 
-__all__ = ["ACTIVE_STATUSES", "AdminService", "Metrics", "UserSummary", "compute_metrics"]
+__all__ = ["ACTIVE_STATUSES", "ActivityFilter", "ActivityPage", "AdminService", "Metrics", "UserSummary", "compute_metrics"]

@@ -5,7 +5,8 @@ import reflex as rx
 from wahaweb.components.notice import notice
 from wahaweb.components.server_panel import server_panel
 from wahaweb.components.status import status_badge
-from wahaweb.state.admin import AdminState, AuditRow, UserRow
+from wahaweb.state.activity import ActivityRow, ActivityState
+from wahaweb.state.admin import AdminState, UserRow
 from wahaweb.state.feed import SessionCard, UserFeed
 from wahaweb.templates import template
 
@@ -42,14 +43,48 @@ def session_item(card: SessionCard) -> rx.Component:
     )
 
 
-def audit_item(e: AuditRow) -> rx.Component:
+def audit_item(e: ActivityRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.moment(e.at, format="MM-DD HH:mm:ss"), white_space="nowrap"),
-        rx.table.cell(e.user_id),
+        rx.table.cell(e.user),
         rx.table.cell(e.action),
         rx.table.cell(e.outcome),
         rx.table.cell(e.session_id, font_family="monospace", font_size="0.8em"),
-        rx.table.cell(e.detail, e.duration_ms),
+        rx.table.cell(e.detail),
+        rx.table.cell(e.duration, white_space="nowrap", text_align="right"),
+    )
+
+
+def activity_filters() -> rx.Component:
+    user_items = rx.foreach(AdminState.users, lambda u: rx.select.item(u.email, value=u.id.to_string()))
+    return rx.form(
+        rx.hstack(
+            rx.select.root(
+                rx.select.trigger(aria_label="Filter by user"),
+                rx.select.content(rx.select.item("Everyone", value="all"), user_items),
+                name="user", default_value="all", size="1",
+            ),
+            rx.input(name="session", placeholder="Session id contains", size="1", aria_label="Filter by session"),
+            rx.select(ActivityState.activity_actions, name="action", default_value="all", size="1",
+                      aria_label="Filter by action"),
+            rx.button("Filter", type="submit", size="1", id="activity-filter-submit"),
+            spacing="2", wrap="wrap", align="center",
+        ),
+        on_submit=ActivityState.filter_activity,
+        id="activity-filter",
+    )
+
+
+def activity_pager() -> rx.Component:
+    return rx.hstack(
+        rx.button("Previous", size="1", variant="soft", id="activity-prev",
+                  disabled=ActivityState.activity_page <= 1, on_click=ActivityState.turn_activity_page(-1)),
+        rx.text("Page ", ActivityState.activity_page, " of ", ActivityState.activity_pages, " (",
+                ActivityState.activity_total, " events)", size="2", id="activity-page"),
+        rx.button("Next", size="1", variant="soft", id="activity-next",
+                  disabled=ActivityState.activity_page >= ActivityState.activity_pages,
+                  on_click=ActivityState.turn_activity_page(1)),
+        spacing="3", align="center",
     )
 
 
@@ -57,7 +92,7 @@ def _section(title: str, *children) -> rx.Component:
     return rx.card(rx.vstack(rx.heading(title, size="4"), *children, spacing="3", width="100%"), width="100%")
 
 
-@template(route="/admin", title="Admin", on_load=AdminState.load)
+@template(route="/admin", title="Admin", on_load=[AdminState.load, ActivityState.load_activity])
 def admin() -> rx.Component:
     return rx.cond(
         AdminState.denied,
@@ -92,16 +127,19 @@ def admin() -> rx.Component:
             ),
             _section(
                 "Recent activity",
+                activity_filters(),
                 rx.scroll_area(
                     rx.table.root(
                         rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                                       ("Time", "User", "Action", "Outcome", "Session", "Detail")])),
-                        rx.table.body(rx.foreach(AdminState.audit, audit_item)),
+                                                       ("Time", "User", "Action", "Outcome", "Session", "Detail",
+                                                        "Duration")])),
+                        rx.table.body(rx.foreach(ActivityState.activity, audit_item), id="activity-list"),
                         width="100%",
                         size="1",
                     ),
                     scrollbars="horizontal",
                 ),
+                activity_pager(),
             ),
             spacing="4",
             width="100%",

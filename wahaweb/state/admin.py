@@ -24,21 +24,9 @@ class UserRow:
     usage: str = ""
 
 
-@dataclasses.dataclass
-class AuditRow:
-    at: str = ""
-    action: str = ""
-    outcome: str = ""
-    session_id: str = ""
-    user_id: str = ""
-    detail: str = ""
-    duration_ms: str = ""
-
-
 class AdminState(AuthState):
     users: list[UserRow] = []
     plans: list[str] = []
-    audit: list[AuditRow] = []
     metrics_text: str = ""
     denied: bool = False
     admin_notice: str = ""
@@ -71,12 +59,6 @@ class AdminState(AuthState):
             for s in summaries
         ]
         self.plans = [NO_PLAN, *[p.name for p in await core.admin.plans(user)]]
-        self.audit = [
-            AuditRow(at=e.at.isoformat(), action=e.action, outcome=e.outcome, session_id=e.session_id or "",
-                     user_id=str(e.user_id or "system"), detail=e.detail or "",
-                     duration_ms=f"{e.duration_ms:.0f} ms" if e.duration_ms is not None else "")
-            for e in await core.admin.recent_audit(user, 50)
-        ]
         m = await core.admin.metrics(user)
         p50 = f"{m.create_ms_p50:.0f}" if m.create_ms_p50 is not None else "–"
         p95 = f"{m.create_ms_p95:.0f}" if m.create_ms_p95 is not None else "–"
