@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export REFLEX_USE_SYSTEM_BUN := 1
 export REFLEX_TELEMETRY_ENABLED := false
 
-.PHONY: run test test-unit test-browser setup bun chromium migrate simulator bench bench-smoke clean
+.PHONY: run test test-unit test-browser setup bun chromium migrate simulator bench bench-smoke clean check-clean
 
 $(BIN)/.installed: requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,9 +42,21 @@ simulator: setup
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The suite (with the `reflex run` it starts) must leave the work tree as it found it:
+# `git status --porcelain` is taken before and compared after (empty on a fresh clone).
+GIT_STATUS := git status --porcelain --untracked-files=all
 test: setup chromium
+	@mkdir -p $(TOOLS) && { $(GIT_STATUS) > $(TOOLS)/git-status-before 2>/dev/null || rm -f $(TOOLS)/git-status-before; }
 	$(MAKE) --no-print-directory test-unit
 	$(MAKE) --no-print-directory test-browser
+	@$(MAKE) --no-print-directory check-clean
+
+check-clean:
+	@test -f $(TOOLS)/git-status-before || exit 0; \
+	  $(GIT_STATUS) > $(TOOLS)/git-status-after; \
+	  diff -u $(TOOLS)/git-status-before $(TOOLS)/git-status-after >/dev/null || { \
+	    echo "The run changed the work tree (git status --porcelain, before -> after):"; \
+	    diff $(TOOLS)/git-status-before $(TOOLS)/git-status-after; exit 1; }
 
 test-unit: setup
 	$(BIN)/pytest -m "not browser" --ignore=tests/browser

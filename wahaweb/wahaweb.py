@@ -11,7 +11,11 @@ from wahaweb.templates.template import PAGES
 
 # The request-id middleware wraps everything (our routes and Reflex's): each HTTP request's
 # log lines carry its id.
-app = rx.App(api_transformer=[build_api(), RequestIdMiddleware])
+app = rx.App(
+    api_transformer=[build_api(), RequestIdMiddleware],
+    # assets/favicon.ico is Reflex's default icon; browsers that can take the SVG logo get it.
+    head_components=[rx.el.link(rel="icon", href="/logo.svg", type="image/svg+xml")],
+)
 app.register_lifespan_task(lifespan)
 app.register_lifespan_task(sample_open_pages)
 for page in PAGES:
