@@ -50,7 +50,8 @@ def auth_form(kind: str) -> rx.Component:
                     ),
                     rx.cond(
                         (AuthFormState.error != "") & (AuthFormState.field == ""),
-                        rx.callout(AuthFormState.error, icon="circle-alert", color_scheme="red", role="alert", width="100%"),
+                        rx.callout(AuthFormState.error, icon="circle-alert", color_scheme="red", role="alert", width="100%",
+                                   high_contrast=True),
                     ),
                     _field(kind, "email", "Email", "email", "username"),
                     _field(
@@ -62,8 +63,8 @@ def auth_form(kind: str) -> rx.Component:
                     rx.button("Sign in" if is_login else "Create account", id=f"{kind}-submit", type="submit", size="3", width="100%"),
                     rx.cond(
                         is_login,
-                        rx.text("New here? ", rx.link("Create an account", href="/register"), size="2"),
-                        rx.text("Already have an account? ", rx.link("Sign in", href="/login"), size="2"),
+                        rx.text("New here? ", rx.link("Create an account", href="/register", underline="always"), size="2"),
+                        rx.text("Already have an account? ", rx.link("Sign in", href="/login", underline="always"), size="2"),
                     ),
                     spacing="4",
                     width="100%",

@@ -10,6 +10,7 @@ def demo_banner() -> rx.Component:
         icon="flask-conical",
         color_scheme="amber",
         variant="surface",
+        high_contrast=True,  # amber-11 on amber-2 is under WCAG's 4.5:1
         size="1",
         id="demo-banner",
         border_radius="0",
@@ -25,6 +26,7 @@ def waha_down_banner() -> rx.Component:
         icon="cloud-off",
         color_scheme="red",
         variant="surface",
+        high_contrast=True,
         size="1",
         id="waha-down",
         border_radius="0",

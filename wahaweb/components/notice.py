@@ -7,7 +7,8 @@ def notice(text: rx.Var[str]) -> rx.Component:
     return rx.box(
         rx.cond(
             text != "",
-            rx.callout(text, icon="info", color_scheme="orange", variant="surface", role="alert"),
+            rx.callout(text, icon="info", color_scheme="orange", variant="surface", role="alert",
+                      high_contrast=True),
         ),
         id="notice",
         width="100%",

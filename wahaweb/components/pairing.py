@@ -58,7 +58,7 @@ def qr_panel() -> rx.Component:
         rx.cond(
             ServerState.demo_mode,
             rx.button(rx.icon("scan-line", size=16), "Simulate phone scan", id="simulate-scan",
-                      on_click=SessionsState.simulate_scan, variant="outline", color_scheme="amber",
+                      on_click=SessionsState.simulate_scan, variant="outline", color_scheme="amber", high_contrast=True,
                       loading=SessionsState.busy == "simulate_scan"),
         ),
         align="center",

@@ -25,6 +25,7 @@ def status_badge(status: rx.Var[str], *, id: str | None = None, size: str = "2")
         rx.match(status, *[(k, v) for k, v in _LABELS.items()], status),
         color_scheme=rx.match(status, *[(k, v) for k, v in _COLORS.items()], "gray"),
         variant="soft",
+        high_contrast=True,  # the soft colours' text (amber, grass) is under 4.5:1 in light mode
         size=size,
         radius="full",
         id=id,

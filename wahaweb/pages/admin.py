@@ -15,16 +15,19 @@ def user_row(u: UserRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(u.email, weight="medium"), rx.cond(u.role == "admin", rx.badge("admin", size="1"))),
         rx.table.cell(
-            rx.select(AdminState.plans, value=u.plan, on_change=lambda plan: AdminState.set_plan(u.id, plan),
-                      size="1", aria_label="Plan of " + u.email),
+            rx.select.root(
+                rx.select.trigger(aria_label="Plan of " + u.email),
+                rx.select.content(rx.foreach(AdminState.plans, lambda plan: rx.select.item(plan, value=plan))),
+                value=u.plan, on_change=lambda plan: AdminState.set_plan(u.id, plan), size="1",
+            ),
         ),
         rx.table.cell(u.usage),
         rx.table.cell(
             rx.cond(
                 u.active,
-                rx.button("Disable", size="1", variant="soft", color_scheme="red",
+                rx.button("Disable", size="1", variant="soft", color_scheme="red", high_contrast=True,
                           on_click=AdminState.set_active(u.id, False)),
-                rx.button("Enable", size="1", variant="soft", on_click=AdminState.set_active(u.id, True)),
+                rx.button("Enable", size="1", variant="soft", high_contrast=True, on_click=AdminState.set_active(u.id, True)),
             )
         ),
         id="admin-user-" + u.id.to_string(),
@@ -49,8 +52,9 @@ def audit_item(e: ActivityRow) -> rx.Component:
         rx.table.cell(e.user),
         rx.table.cell(e.action),
         rx.table.cell(e.outcome),
-        rx.table.cell(e.session_id, font_family="monospace", font_size="0.8em"),
-        rx.table.cell(e.detail),
+        # Long ids and details wrap, so the table fits the page instead of scrolling sideways.
+        rx.table.cell(e.session_id, font_family="monospace", font_size="0.8em", word_break="break-all"),
+        rx.table.cell(e.detail, overflow_wrap="anywhere"),
         rx.table.cell(e.duration, white_space="nowrap", text_align="right"),
     )
 
@@ -65,8 +69,11 @@ def activity_filters() -> rx.Component:
                 name="user", default_value="all", size="1",
             ),
             rx.input(name="session", placeholder="Session id contains", size="1", aria_label="Filter by session"),
-            rx.select(ActivityState.activity_actions, name="action", default_value="all", size="1",
-                      aria_label="Filter by action"),
+            rx.select.root(
+                rx.select.trigger(aria_label="Filter by action"),
+                rx.select.content(rx.foreach(ActivityState.activity_actions, lambda a: rx.select.item(a, value=a))),
+                name="action", default_value="all", size="1",
+            ),
             rx.button("Filter", type="submit", size="1", id="activity-filter-submit"),
             spacing="2", wrap="wrap", align="center",
         ),
@@ -77,11 +84,11 @@ def activity_filters() -> rx.Component:
 
 def activity_pager() -> rx.Component:
     return rx.hstack(
-        rx.button("Previous", size="1", variant="soft", id="activity-prev",
+        rx.button("Previous", size="1", variant="soft", high_contrast=True, id="activity-prev",
                   disabled=ActivityState.activity_page <= 1, on_click=ActivityState.turn_activity_page(-1)),
         rx.text("Page ", ActivityState.activity_page, " of ", ActivityState.activity_pages, " (",
                 ActivityState.activity_total, " events)", size="2", id="activity-page"),
-        rx.button("Next", size="1", variant="soft", id="activity-next",
+        rx.button("Next", size="1", variant="soft", high_contrast=True, id="activity-next",
                   disabled=ActivityState.activity_page >= ActivityState.activity_pages,
                   on_click=ActivityState.turn_activity_page(1)),
         spacing="3", align="center",
@@ -96,7 +103,8 @@ def _section(title: str, *children) -> rx.Component:
 def admin() -> rx.Component:
     return rx.cond(
         AdminState.denied,
-        rx.callout("This page is for administrators.", icon="lock", color_scheme="red", id="admin-denied"),
+        rx.callout("This page is for administrators.", icon="lock", color_scheme="red", high_contrast=True,
+                   id="admin-denied"),
         rx.vstack(
             rx.heading("Administration", size="7"),
             notice(AdminState.admin_notice),
@@ -128,7 +136,7 @@ def admin() -> rx.Component:
             _section(
                 "Recent activity",
                 activity_filters(),
-                rx.scroll_area(
+                rx.box(  # scrolls sideways on narrow screens; focusable so the keyboard can scroll it
                     rx.table.root(
                         rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
                                                        ("Time", "User", "Action", "Outcome", "Session", "Detail",
@@ -137,7 +145,7 @@ def admin() -> rx.Component:
                         width="100%",
                         size="1",
                     ),
-                    scrollbars="horizontal",
+                    overflow_x="auto", width="100%", tab_index=0, role="region", aria_label="Recent activity",
                 ),
                 activity_pager(),
             ),

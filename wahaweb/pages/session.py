@@ -15,7 +15,7 @@ _known = UserFeed.by_id.contains(SessionsState.session_id) & ~SessionsState.not_
 
 def _action(label: str, icon: str, id_: str, action: str, color: str = "gray") -> rx.Component:
     return rx.button(rx.icon(icon, size=16), label, id=id_, on_click=SessionsState.ask(action),
-                     variant="soft", color_scheme=color, loading=SessionsState.busy == action)
+                     variant="soft", color_scheme=color, high_contrast=True, loading=SessionsState.busy == action)
 
 
 def actions() -> rx.Component:
@@ -94,7 +94,7 @@ def not_found_view() -> rx.Component:
         rx.vstack(
             rx.heading("Session not found", size="5"),
             rx.text("There is no session at this address, or it is not yours.", color_scheme="gray"),
-            rx.link("Back to your sessions", href="/"),
+            rx.link("Back to your sessions", href="/", underline="always"),
             spacing="2",
         ),
         id="not-found",
