@@ -34,6 +34,8 @@ CHROMIUM_ARGS = [
 BOOT_TIMEOUT_S = 420
 #: The embedded simulator's key in the app under test: no browser may ever see it.
 SIM_API_KEY = "sim-key-must-never-reach-a-browser-7f3a"
+#: Prometheus' bearer token for /metrics in the app under test.
+METRICS_TOKEN = "metrics-token-for-the-browser-suite-5b1e"
 
 
 def _free_port() -> int:
@@ -67,6 +69,7 @@ def app_env(tmp_path_factory) -> dict[str, str]:
         WAHAWEB_SIM_QR_DELAY="0.3",
         WAHAWEB_SIM_API_KEY=SIM_API_KEY,
         WAHAWEB_SIM_TIME_SCALE="6",
+        WAHAWEB_METRICS_TOKEN=METRICS_TOKEN,
         REFLEX_TELEMETRY_ENABLED="false",
         REFLEX_USE_SYSTEM_BUN="1",
         PYTHONUNBUFFERED="1",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, SIM_API_KEY, create_session, new_email, register, screenshot
+from tests.browser.conftest import PASSWORD, create_session, new_email, register, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -128,18 +128,3 @@ def test_admin_activity_shows_emails_with_duration_apart_filtered_and_paged(brow
     page.wait_for_function("() => document.querySelectorAll('#activity-list tr').length === 0")
     assert "(0 events)" in page.inner_text("#activity-page")
     context.close()
-
-
-def test_the_app_logs_each_create_on_stdout_without_the_key(browser, base_url):
-    """The server started like `make run` prints the create's line (text format by default)."""
-    context = browser.new_context()
-    page = context.new_page()
-    register(page, base_url, new_email("logline"))
-    session_id = create_session(page)
-    context.close()
-    log = (ARTIFACTS / "app-server.log").read_text(errors="replace")
-    lines = [line for line in log.splitlines() if "session.create" in line and session_id in line]
-    assert len(lines) == 1, log[-3000:]
-    assert "INFO wahaweb.core.sessions session.create outcome=ok" in lines[0]
-    assert "execution_time_ms=" in lines[0]
-    assert SIM_API_KEY not in log
