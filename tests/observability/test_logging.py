@@ -157,3 +157,34 @@ def test_bad_settings_are_refused():
     root = logging.getLogger()
     for h in [h for h in root.handlers if getattr(h, HANDLER_MARK, False)]:
         root.removeHandler(h)
+
+
+async def test_a_waha_failure_during_create_names_user_and_session(tmp_path, captured):
+    """The client's retry and failure lines of a create carry its user and session ids."""
+    import dataclasses
+
+    from wahaweb.core.container import Core
+    from wahaweb.core.errors import WahaProblem
+    from wahaweb.settings import Settings
+    from tests.core.conftest import PASSWORD, fast_hasher
+
+    buf = captured("json")
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    settings = dataclasses.replace(Settings(), database_url=f"sqlite+aiosqlite:///{tmp_path / 'w.db'}",
+                                   sim_api_key=WAHA_KEY)
+    core = await Core.create(settings, retry_waits=(0.0,), sleep=no_sleep, password_hasher=fast_hasher())
+    try:
+        user = await core.accounts.register("fail@example.com", PASSWORD)
+        core.simulator.inject(status=503, count=2, path_prefix="/api/sessions")
+        with pytest.raises(WahaProblem):
+            await core.sessions.create(user)
+    finally:
+        await core.aclose()
+    events = [json.loads(line) for line in buf.getvalue().splitlines()]
+    waha = [e for e in events if e["logger"] == "wahaweb.waha"]
+    assert any(e["level"] == "WARNING" for e in waha) and any(e["level"] == "ERROR" for e in waha)
+    assert all(e.get("user") == user.id and e.get("session", "").startswith(f"session_{user.id}_") for e in waha)
+    assert WAHA_KEY not in buf.getvalue()

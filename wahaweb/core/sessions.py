@@ -46,6 +46,7 @@ from wahaweb.core.ids import is_session_id, new_session_id
 from wahaweb.core.models import AuditEvent, User, WaSession
 from wahaweb.core.plans import count_active, plan_limit
 from wahaweb.core.ratelimit import RateLimiter
+from wahaweb.observability.log_context import bind
 from wahaweb.waha import QRImage, WahaClient
 from wahaweb.waha.errors import (
     WahaAlreadyExists,
@@ -305,6 +306,7 @@ class SessionService:
 
     async def _create_on_waha(self, user: User, row: WaSession) -> tuple[WaSession, str | None]:
         """WAHA create for a reserved row -> (row, audit detail). Raises WahaProblem after marking it failed."""
+        bind(user=user.id, session=row.id)  # this task's log lines (WAHA retries, failures) name them
         try:
             dto = await asyncio.wait_for(self._waha_create(user, row.id), self.create_timeout)
         except (TimeoutError, WahaUnavailable, WahaAlreadyExists) as exc:
