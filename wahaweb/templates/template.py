@@ -60,7 +60,7 @@ def _header() -> rx.Component:
     return rx.hstack(
         rx.link(
             rx.hstack(
-                rx.image(src="/logo.svg", alt="", width="26px", height="26px", id="app-logo"),
+                rx.image(src="/logo.svg", alt="", width="22px", height="22px", id="app-logo"),
                 rx.heading("wahaweb", size="5", weight="bold"),
                 align="center",
                 spacing="2",
