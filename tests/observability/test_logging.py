@@ -108,6 +108,8 @@ SECRETS_IN_LINES = [
     ("Cookie: wahaweb_token=Zm9vYmFyYmF6cXV4", "Zm9vYmFyYmF6cXV4"),
     ("token=Zm9vYmFyYmF6cXV4&next=/", "Zm9vYmFyYmF6cXV4"),
     ("webhook_secret='s3cr3t-value-xyz'", "s3cr3t-value-xyz"),
+    ("User(email='a@b.c', password_hash='$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA')", "c2FsdA$aGFzaA"),
+    ("WAHA_API_KEY=from-env-123456 started", "from-env-123456"),
 ]
 
 

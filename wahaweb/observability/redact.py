@@ -21,7 +21,7 @@ MASK = "***"
 #: Names whose value is a secret, as they appear in headers, query strings, JSON and reprs.
 SECRET_NAMES = (
     r"x-api-key|api[_-]?key|apikey|waha_api_key|secret|webhook[_-]?secret|token|access[_-]?token"
-    r"|refresh[_-]?token|password|passwd|pwd|cookie|set-cookie|session[_-]?token|authorization|hmac[_-]?key"
+    r"|refresh[_-]?token|password[_-]?hash|password|passwd|pwd|cookie|set-cookie|session[_-]?token|authorization|hmac[_-]?key"
     r"|wahaweb_token|key"
 )
 
