@@ -123,8 +123,14 @@ def test_admin_activity_shows_emails_with_duration_apart_filtered_and_paged(brow
     cells = create_row.locator("td").all_inner_texts()
     assert cells[1] == user_email and cells[2] == "create"
     assert cells[6].endswith(" ms") and not cells[5].endswith(" ms")  # detail and duration apart
-    page.fill("#activity-filter input[name='session']", "no-such-session-id")
-    page.click("#activity-filter-submit")
+    page.fill("#activity-filter-session", "no-such-session-id")
     page.wait_for_function("() => document.querySelectorAll('#activity-list tr').length === 0")
     assert "(0 events)" in page.inner_text("#activity-page")
+    page.fill("#activity-filter-session", "")
+    page.click("#activity-filter-action")
+    page.get_by_role("option", name="create", exact=True).click()
+    page.wait_for_function("""() => {
+        const rows = [...document.querySelectorAll('#activity-list tr')];
+        return rows.length > 0 && rows.every(r => r.cells[2].innerText === 'create');
+    }""")
     context.close()

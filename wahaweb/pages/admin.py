@@ -60,25 +60,23 @@ def audit_item(e: ActivityRow) -> rx.Component:
 
 
 def activity_filters() -> rx.Component:
+    """Each control filters at once (the session box after a short pause in typing)."""
     user_items = rx.foreach(AdminState.users, lambda u: rx.select.item(u.email, value=u.id.to_string()))
-    return rx.form(
-        rx.hstack(
-            rx.select.root(
-                rx.select.trigger(aria_label="Filter by user"),
-                rx.select.content(rx.select.item("Everyone", value="all"), user_items),
-                name="user", default_value="all", size="1",
-            ),
-            rx.input(name="session", placeholder="Session id contains", size="1", aria_label="Filter by session"),
-            rx.select.root(
-                rx.select.trigger(aria_label="Filter by action"),
-                rx.select.content(rx.foreach(ActivityState.activity_actions, lambda a: rx.select.item(a, value=a))),
-                name="action", default_value="all", size="1",
-            ),
-            rx.button("Filter", type="submit", size="1", id="activity-filter-submit"),
-            spacing="2", wrap="wrap", align="center",
+    return rx.hstack(
+        rx.select.root(
+            rx.select.trigger(aria_label="Filter by user", id="activity-filter-user"),
+            rx.select.content(rx.select.item("Everyone", value="all"), user_items),
+            value=ActivityState.activity_user, on_change=ActivityState.filter_activity_user, size="1",
         ),
-        on_submit=ActivityState.filter_activity,
-        id="activity-filter",
+        rx.input(value=ActivityState.activity_session, on_change=ActivityState.filter_activity_session,
+                 debounce_timeout=400, placeholder="Session id contains", size="1", aria_label="Filter by session",
+                 id="activity-filter-session"),
+        rx.select.root(
+            rx.select.trigger(aria_label="Filter by action", id="activity-filter-action"),
+            rx.select.content(rx.foreach(ActivityState.activity_actions, lambda a: rx.select.item(a, value=a))),
+            value=ActivityState.activity_action, on_change=ActivityState.filter_activity_action, size="1",
+        ),
+        spacing="2", wrap="wrap", align="center", id="activity-filter",
     )
 
 

@@ -1,19 +1,29 @@
 """/admin's activity list: who (by e-mail) did what, with detail and duration apart; filtered, paged.
 
-A substate of AdminState, so it shares the admin check and the user list, and lives in its
-own module so the activity list can change without touching the rest of the admin page.
-Handlers re-check the admin on every call (`_admin`); every public handler here is an
-authorization boundary (decorate each with `@admin_only` from wahaweb/state/guard.py).
+A substate of AdminState (it shares the user list for the filter) in its own module, so the
+activity list can change without touching the rest of the admin page. Each filter control
+sends one plain string (the user's id or "all", part of a session id, an action or "all"),
+and paging sends one int, so every handler fits the event guard's argument rules.
+
+Authorization: every public handler takes the verified admin as `user`, injected by
+`_admin_handler` below. That decorator is a stand-in with the contract of
+`wahaweb.state.guard.guarded(admin=True)`, which this branch does not have yet: once it
+does, replace each `@_admin_handler` by `@guarded(admin=True)` (one line each) and delete
+the stand-in.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import reflex as rx
 
 from wahaweb.core.activity import ActivityFilter, ActivityItem
-from wahaweb.core.errors import CoreError
+from wahaweb.core.errors import AuthError, CoreError
 from wahaweb.core.models import User
 from wahaweb.runtime import get_core
 from wahaweb.state.admin import AdminState
@@ -21,6 +31,32 @@ from wahaweb.state.admin import AdminState
 ALL = "all"
 PER_PAGE = 25
 SYSTEM = "system"
+
+
+def _admin_handler(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Run `fn(self, user, *args)` only for a signed-in admin (re-read from the database).
+
+    Stand-in for `guarded(admin=True)`: same signature rules (`user` right after `self`,
+    hidden from Reflex), so swapping the decorator is the whole migration.
+    """
+    public = inspect.signature(fn)
+    params = list(public.parameters.values())
+    assert len(params) >= 2 and params[1].name == "user", f"{fn.__qualname__} takes `user` after `self`"
+
+    @functools.wraps(fn)
+    async def wrapper(self, *args, **kwargs):
+        try:
+            user = await self.current_user()
+        except AuthError:
+            return None
+        if not user.is_admin:
+            return None
+        return await fn(self, user, *args, **kwargs)
+
+    del wrapper.__wrapped__  # Reflex must see the public signature, not the one with `user`
+    wrapper.__signature__ = public.replace(parameters=[params[0], *params[2:]])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {k: v for k, v in fn.__annotations__.items() if k != "user"}
+    return wrapper
 
 
 @dataclasses.dataclass
@@ -41,14 +77,9 @@ class ActivityRow:
                    detail=e.detail or "", duration=f"{e.duration_ms:.0f} ms" if e.duration_ms is not None else "")
 
 
-def _user_id(value: str) -> int | None:
-    """The filter's user (a user id as text), None for everyone; anything else is ignored."""
-    return int(value) if value.isdigit() else None
-
-
 class ActivityState(AdminState):
     activity: list[ActivityRow] = []
-    #: Filter values as the form shows them ("all" = no filter).
+    #: Filter values as the controls show them ("all" = no filter).
     activity_user: str = ALL
     activity_session: str = ""
     activity_action: str = ALL
@@ -58,47 +89,55 @@ class ActivityState(AdminState):
     activity_total: int = 0
 
     def _filter(self) -> ActivityFilter:
-        return ActivityFilter(user_id=_user_id(self.activity_user), session=self.activity_session or None,
+        who = self.activity_user
+        return ActivityFilter(user_id=int(who) if who.isdigit() else None, session=self.activity_session or None,
                               action=None if self.activity_action == ALL else self.activity_action)
 
     async def _fetch(self, user: User) -> None:
         core = await get_core()
         try:
             page = await core.admin.activity(user, self._filter(), page=self.activity_page, per_page=PER_PAGE)
+            if page.page > page.pages:  # the list shrank under this page: show its last page
+                self.activity_page = page.pages
+                page = await core.admin.activity(user, self._filter(), page=self.activity_page, per_page=PER_PAGE)
+            actions = await core.admin.activity_actions(user)
         except CoreError as exc:
             self.admin_notice = str(exc)
             return
-        if page.page > page.pages:  # the filter shrank the list: back to its last page
-            self.activity_page = page.pages
-            page = await core.admin.activity(user, self._filter(), page=self.activity_page, per_page=PER_PAGE)
         self.activity = [ActivityRow.of(item) for item in page.items]
         self.activity_total, self.activity_pages = page.total, page.pages
-        self.activity_actions = [ALL, *await core.admin.activity_actions(user)]
+        self.activity_actions = [ALL, *actions]
 
     @rx.event
-    async def load_activity(self):
-        user = await self._admin()
-        if user is not None:
-            await self._fetch(user)
-
-    @rx.event
-    async def filter_activity(self, form: dict):
-        """The filter form: user (id or "all"), session (part of an id), action (name or "all")."""
-        user = await self._admin()
-        if user is None:
-            return
-        self.activity_user = str(form.get("user") or ALL)[:20]
-        self.activity_session = str(form.get("session") or "").strip()[:54]
-        self.activity_action = str(form.get("action") or ALL)[:40]
-        self.activity_page = 1
+    @_admin_handler
+    async def load_activity(self, user: User):
         await self._fetch(user)
 
     @rx.event
-    async def turn_activity_page(self, delta: int):
-        """Previous (-1) or next (+1) page, kept within 1..pages."""
-        user = await self._admin()
-        if user is None:
-            return
-        step = 1 if str(delta).strip().isdigit() and int(delta) > 0 else -1  # any input is just a direction
+    @_admin_handler
+    async def filter_activity_user(self, user: User, value: str):
+        """A user's id, or "all"."""
+        self.activity_user, self.activity_page = (value if value.isdigit() else ALL), 1
+        await self._fetch(user)
+
+    @rx.event
+    @_admin_handler
+    async def filter_activity_session(self, user: User, value: str):
+        """Part of a session id ("" = every session)."""
+        self.activity_session, self.activity_page = value.strip()[:54], 1
+        await self._fetch(user)
+
+    @rx.event
+    @_admin_handler
+    async def filter_activity_action(self, user: User, value: str):
+        """An action name, or "all"."""
+        self.activity_action, self.activity_page = value[:40] or ALL, 1
+        await self._fetch(user)
+
+    @rx.event
+    @_admin_handler
+    async def turn_activity_page(self, user: User, delta: int):
+        """Previous (negative) or next (positive) page, kept within 1..pages."""
+        step = 1 if delta > 0 else -1
         self.activity_page = min(max(1, self.activity_page + step), max(1, self.activity_pages))
         await self._fetch(user)
