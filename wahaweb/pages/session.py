@@ -113,8 +113,11 @@ def session_page() -> rx.Component:
                 rx.flex(
                     rx.vstack(
                         rx.heading(rx.cond(_card.label != "", _card.label, "Untitled session"), size="6"),
-                        rx.text(_card.id, size="1", color_scheme="gray", font_family="monospace"),
+                        # A long id breaks rather than pushing the page wider than a phone.
+                        rx.text(_card.id, size="1", color_scheme="gray", font_family="monospace",
+                                word_break="break-all"),
                         spacing="1",
+                        min_width="0",
                     ),
                     rx.spacer(),
                     status_badge(_card.status, id="session-status", size="3"),
