@@ -73,7 +73,8 @@ def activity_filters() -> rx.Component:
                  id="activity-filter-session"),
         rx.select.root(
             rx.select.trigger(aria_label="Filter by action", id="activity-filter-action"),
-            rx.select.content(rx.foreach(ActivityState.activity_actions, lambda a: rx.select.item(a, value=a))),
+            rx.select.content(rx.foreach(ActivityState.activity_actions,
+                                         lambda a: rx.select.item(rx.cond(a == "all", "All actions", a), value=a))),
             value=ActivityState.activity_action, on_change=ActivityState.filter_activity_action, size="1",
         ),
         spacing="2", wrap="wrap", align="center", id="activity-filter",
