@@ -59,6 +59,11 @@ def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str |
     return raw.strip()
 
 
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list (spaces ignored)."""
+    return tuple(item.strip() for item in (env.get(name) or "").split(",") if item.strip())
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything an operator can configure. See README "Configuration"."""
@@ -89,6 +94,11 @@ class Settings:
     sim_api_key: str = dataclasses.field(default_factory=lambda: secrets.token_urlsafe(24))
     sim_qr_delay: float = 0.8
     sim_time_scale: float = 1.0
+
+    #: Reverse proxies (IPs or CIDR networks) whose X-Forwarded-For is believed; empty: none.
+    trusted_proxies: tuple[str, ...] = ()
+    #: Origins besides the app's own that may open its websocket (e.g. https://admin.example.com).
+    allowed_origins: tuple[str, ...] = ()
 
     #: Status watcher intervals.
     status_fast_interval: float = 0.3
@@ -132,6 +142,8 @@ class Settings:
             sim_api_key=_str(env, "WAHAWEB_SIM_API_KEY", default.sim_api_key) or default.sim_api_key,
             sim_qr_delay=_float(env, "WAHAWEB_SIM_QR_DELAY", default.sim_qr_delay),
             sim_time_scale=_float(env, "WAHAWEB_SIM_TIME_SCALE", default.sim_time_scale),
+            trusted_proxies=_list(env, "WAHAWEB_TRUSTED_PROXIES"),
+            allowed_origins=tuple(o.rstrip("/") for o in _list(env, "WAHAWEB_ALLOWED_ORIGINS")),
             status_fast_interval=_float(env, "WAHAWEB_STATUS_FAST_INTERVAL", default.status_fast_interval),
             status_slow_interval=_float(env, "WAHAWEB_STATUS_SLOW_INTERVAL", default.status_slow_interval),
         )

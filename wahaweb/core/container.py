@@ -18,6 +18,8 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import hashlib
+import hmac
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -45,6 +47,7 @@ logger = logging.getLogger("wahaweb.core")
 
 WEBHOOK_PATH = "/api/waha/webhook"
 WEBHOOK_SECRET_KEY = "webhook_secret"
+STATE_SECRET_KEY = "state_secret"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,13 +72,18 @@ class HealthResult:
     database_error: str | None = None
     waha_error: str | None = None
 
-    def as_json(self) -> dict[str, Any]:
-        """The body of GET /api/health: `status`, then each dependency as "ok" or its error."""
-        return {
-            "status": "ok" if self.ok else "unavailable",
-            "db": "ok" if self.database_ok else self.database_error,
-            "waha": "ok" if self.waha_ok else self.waha_error,
-        }
+    def as_json(self, *, details: bool = False) -> dict[str, Any]:
+        """The body of GET /api/health.
+
+        Anyone may probe it (load balancers do), so by default it says only "ok" or
+        "degraded": URLs and error texts describe the operator's infrastructure and go to
+        signed-in administrators alone (`details=True`).
+        """
+        body: dict[str, Any] = {"status": "ok" if self.ok else "degraded"}
+        if details:
+            body["db"] = "ok" if self.database_ok else self.database_error
+            body["waha"] = "ok" if self.waha_ok else self.waha_error
+        return body
 
 
 class Core:
@@ -112,8 +120,10 @@ class Core:
             webhook_secret=self.webhook_secret, create_timeout=create_timeout, sleep=sleep, monotonic=monotonic,
             demo_scan=self._demo_scan if simulator is not None else None,
         )
-        self.admin = AdminService(db, self.accounts, self.audit, default_session_limit=settings.default_session_limit)
+        self.admin = AdminService(db, self.accounts, self.audit, default_session_limit=settings.default_session_limit,
+                                  stop_sessions_of=self.sessions.stop_all_of_user)
         self._webhook_secret: str | None = settings.webhook_secret
+        self._state_secret: str | None = None
         self._closed = False
         #: (time.monotonic() taken, result) of the last WAHA probe, shared by every page load.
         self._server_info: tuple[float, ServerInfo] | None = None
@@ -193,16 +203,32 @@ class Core:
 
     async def webhook_secret(self) -> str:
         """The HMAC key for WAHA webhooks: WAHAWEB_WEBHOOK_SECRET, else generated once and stored."""
-        if self._webhook_secret:
-            return self._webhook_secret
-        async with self.db.locked_write() as s:
-            row = await s.get(AppSetting, WEBHOOK_SECRET_KEY)
-            if row is None:
-                row = AppSetting(key=WEBHOOK_SECRET_KEY, value=secrets.token_urlsafe(32))
-                s.add(row)
-                logger.info("generated and stored a webhook secret")
-            self._webhook_secret = row.value
+        if not self._webhook_secret:
+            self._webhook_secret = await self._stored_secret(WEBHOOK_SECRET_KEY)
         return self._webhook_secret
+
+    async def feed_token(self, user_id: int) -> str:
+        """The shared-state token of a user's live feed: an HMAC of the id under a server secret.
+
+        Reflex lets a client connect with any token it likes, and a shared state lives under
+        its token; a token that can be guessed (`user2`) is a key to that user's data. This one
+        cannot be derived without the secret, which never leaves the server (and is the same
+        on every worker, being stored in the database).
+        """
+        if self._state_secret is None:
+            self._state_secret = await self._stored_secret(STATE_SECRET_KEY)
+        digest = hmac.new(self._state_secret.encode(), f"feed:{user_id}".encode(), hashlib.sha256)
+        return "feed" + digest.hexdigest()
+
+    async def _stored_secret(self, key: str) -> str:
+        """A random secret generated on first use and kept in the database (shared by all workers)."""
+        async with self.db.locked_write() as s:
+            row = await s.get(AppSetting, key)
+            if row is None:
+                row = AppSetting(key=key, value=secrets.token_urlsafe(32))
+                s.add(row)
+                logger.info("generated and stored the %s", key.replace("_", " "))
+            return row.value
 
     async def _demo_scan(self, session_name: str) -> None:
         from wahaweb.simulator import SimulatorError

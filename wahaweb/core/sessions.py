@@ -570,6 +570,28 @@ class SessionService:
             return await self._refresh(row)
 
     # ================================================== system (status engine)
+    async def stop_all_of_user(self, user_id: int, reason: str) -> list[StatusChange]:
+        """System: stop every running session of a user on WAHA (a disabled account), audited.
+
+        Rows stay (re-enabling starts nothing by itself); a session WAHA cannot stop right
+        now is still marked stopped here, and the failure is in the audit trail.
+        """
+        async with self.db.session() as s:
+            rows = list(await s.exec(select(WaSession).where(
+                WaSession.user_id == user_id, col(WaSession.status).in_(list(st.ACTIVE_STATUSES)))))
+        changes = []
+        for row in rows:
+            outcome, detail = OK, reason
+            try:
+                await self.waha.stop_session(row.id)
+            except WahaError as exc:
+                outcome, detail = FAILED, f"{reason}; WAHA: {exc}"
+            change = await self.apply_waha_status(row.id, "STOPPED", source="account_disabled", force=True)
+            await self._write_audit(action="stop", outcome=outcome, user_id=None, session_id=row.id, detail=detail)
+            if change is not None:
+                changes.append(change)
+        return changes
+
     async def get_row(self, session_id: str) -> WaSession | None:
         """System: a session row by id, no ownership check."""
         if not is_session_id(session_id):

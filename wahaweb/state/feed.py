@@ -1,9 +1,13 @@
 """One live feed per user, shared by all of that user's tabs.
 
-`UserFeed` is an `rx.SharedState` linked (server-side, on sign-in) to the token
-`user<id>`: writing it from any tab, or from the status engine through
-`app.modify_state`, updates every tab of that user and no one else's. Admins'
-feeds also carry every session, for /admin.
+`UserFeed` is an `rx.SharedState` linked (server-side, only after the cookie has been
+checked) to the user's feed token, an HMAC of the user id under a server secret
+(`Core.feed_token`): Reflex lets a client connect under any token it likes, so a
+guessable one would hand out the feed. Writing the feed from any tab, or from the
+status engine through `app.modify_state`, updates every tab of that user and no one
+else's. Admins' feeds also carry every session, for /admin.
+
+It has no event handlers: every method is `_private`, so no client can call one.
 """
 
 from __future__ import annotations
@@ -15,11 +19,6 @@ import reflex as rx
 
 from wahaweb.core.container import Core
 from wahaweb.core.models import User, WaSession
-
-
-def feed_token(user_id: int) -> str:
-    """Shared-state token of a user's feed (Reflex forbids underscores here)."""
-    return f"user{user_id}"
 
 
 def _iso(value: dt.datetime | None) -> str:
@@ -93,7 +92,14 @@ class UserFeed(rx.SharedState):
     plan: str = ""
     loaded: bool = False
 
-    async def fill(self, core: Core, user: User) -> None:
+    def _clear(self) -> None:
+        """Empty the feed (a disabled account: nothing more reaches its tabs)."""
+        self.sessions, self.all_sessions, self.by_id, self.qr, self.timelines = [], [], {}, {}, {}
+        self.active = self.limit = 0
+        self.plan = ""
+        self.loaded = False
+
+    async def _fill(self, core: Core, user: User) -> None:
         """Reload the feed from the database (one query for sessions, one for usage)."""
         own = await core.sessions.list(user)
         cards = [SessionCard.of(row) for row in own]
@@ -112,7 +118,7 @@ class UserFeed(rx.SharedState):
         self.active, self.limit, self.plan = usage.active, usage.limit, usage.plan_label
         self.loaded = True
 
-    async def load_timeline(self, core: Core, user: User, session_id: str) -> None:
+    async def _load_timeline(self, core: Core, user: User, session_id: str) -> None:
         """The session's recent activity (the caller has checked it may see the session)."""
         events = await core.sessions.history(user, session_id, limit=20)
         items = [TimelineItem(at=e.at.isoformat(), action=e.action, outcome=e.outcome, detail=e.detail or "")

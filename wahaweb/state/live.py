@@ -17,11 +17,13 @@ import reflex as rx
 import sqlalchemy as sa
 from starlette.applications import Starlette
 
+from wahaweb.api.origins import origin_policy
 from wahaweb.core.container import Core
 from wahaweb.core.live import LiveChange, QrState, audience, close_live, live_for
 from wahaweb.core.models import ROLE_ADMIN, User
 from wahaweb.runtime import close_core, get_core
-from wahaweb.state.feed import QrCard, UserFeed, feed_token
+from wahaweb.settings import get_settings
+from wahaweb.state.feed import QrCard, UserFeed
 
 logger = logging.getLogger("wahaweb.state.live")
 _background: set[asyncio.Task] = set()
@@ -38,20 +40,35 @@ async def _admin_ids(core: Core) -> list[int]:
         return [r[0] for r in rows]
 
 
+def _app() -> rx.App:
+    from reflex_base.registry import RegistrationContext
+
+    return RegistrationContext.get().app
+
+
+async def silence_feed(core: Core, user_id: int) -> None:
+    """Empty a (disabled) user's feed at once: every open tab of his loses its data."""
+    async with _app().modify_state(rx.BaseStateToken(ident=await core.feed_token(user_id), cls=UserFeed)) as root:
+        (await root.get_state(UserFeed))._clear()
+
+
 def make_listener(app: rx.App, core: Core):
     async def on_change(change: LiveChange) -> None:
         recipients = audience(change, await _admin_ids(core) if change.notify_admins else ())
         for user_id in recipients:
-            async with app.modify_state(rx.BaseStateToken(ident=feed_token(user_id), cls=UserFeed)) as root:
+            # Checked before anything is written: a disabled account gets no QR, no status.
+            user = await core.accounts.get_user(user_id)
+            if user is None or not user.active:
+                continue
+            token = await core.feed_token(user_id)
+            async with app.modify_state(rx.BaseStateToken(ident=token, cls=UserFeed)) as root:
                 feed = await root.get_state(UserFeed)
                 if change.kind == "qr" and change.qr is not None:
                     feed.qr = {**feed.qr, change.session_id: qr_card(change.qr)}
                     continue
-                user = await core.accounts.get_user(user_id)
-                if user is not None and user.active:
-                    await feed.fill(core, user)
-                    if change.session_id in feed.timelines:
-                        await feed.load_timeline(core, user, change.session_id)
+                await feed._fill(core, user)
+                if change.session_id in feed.timelines:
+                    await feed._load_timeline(core, user, change.session_id)
 
     return on_change
 
@@ -65,7 +82,9 @@ def announce_later(core: Core, session_id: str, old_status: str | None = None) -
 
 @contextlib.asynccontextmanager
 async def lifespan(app: rx.App) -> AsyncIterator[None]:
-    """Core + status engine for the backend's lifetime."""
+    """Core + status engine for the backend's lifetime; the websocket's Origin rule."""
+    if app.sio is not None:
+        app.sio.eio.cors_allowed_origins = origin_policy(get_settings().allowed_origins)
     core = await get_core()
     if core.simulator is not None:
         from wahaweb.api import webhook  # imports runtime: only once the app is up

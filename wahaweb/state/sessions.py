@@ -11,12 +11,13 @@ import time
 
 import reflex as rx
 
-from wahaweb.core.errors import AuthError, CoreError, NotFound
+from wahaweb.core.errors import CoreError, NotFound
 from wahaweb.core.live import live_for
 from wahaweb.core.models import User
 from wahaweb.runtime import get_core
 from wahaweb.state.auth import AuthState
 from wahaweb.state.feed import UserFeed
+from wahaweb.state.guard import guarded
 from wahaweb.state.live import announce_later, qr_card
 
 #: The create button ignores clicks for this long after a create finished.
@@ -32,7 +33,11 @@ CONFIRMATIONS = {
 
 
 class SessionsState(AuthState):
-    """State of the dashboard and the session page (one user, many tabs)."""
+    """State of the dashboard and the session page (one user, many tabs).
+
+    Every handler is `@guarded`: the user comes from the cookie, never from the payload,
+    and the session acted on is the one of this page's URL, re-checked by core as the user's.
+    """
 
     label: str = ""
     creating: bool = False
@@ -51,12 +56,6 @@ class SessionsState(AuthState):
         self.notice = str(exc)
         return rx.toast.error(str(exc), duration=6000)
 
-    async def _user_or_login(self) -> User | None:
-        try:
-            return await self.current_user()
-        except AuthError:
-            return None
-
     @rx.var
     def confirm_title(self) -> str:
         return CONFIRMATIONS.get(self.confirm_action, ("", ""))[0]
@@ -67,18 +66,16 @@ class SessionsState(AuthState):
 
     # ------------------------------------------------------------ dashboard
     @rx.event
-    def set_label(self, value: str):
+    @guarded
+    def set_label(self, user: User, value: str):
         self.label = value[:80]
 
     @rx.event(background=True)
-    async def create_session(self):
+    @guarded
+    async def create_session(self, user: User):
         """Reserve, land on the session page at once, and let WAHA finish in the background."""
         async with self:
             if self.creating or time.monotonic() - self._last_create_done < CREATE_COOLDOWN_S:
-                return
-            user = await self._user_or_login()
-            if user is None:
-                yield self._to_login()
                 return
             self.creating = True
             self.notice = ""
@@ -95,7 +92,7 @@ class SessionsState(AuthState):
         if reserved.done():
             async with self:
                 self.label = ""
-                await self.refresh_feed(user)
+                await self._refresh_feed(user)
             yield rx.redirect(f"/sessions/{reserved.result()}")
         try:
             row = await create
@@ -108,19 +105,17 @@ class SessionsState(AuthState):
             async with self:
                 self.creating = False
                 self._last_create_done = time.monotonic()
-                await self.refresh_feed(user)
+                await self._refresh_feed(user)
 
     # --------------------------------------------------------- session page
     @rx.event
-    async def load_session(self):
+    @guarded
+    async def load_session(self, user: User):
         """on_load of /sessions/{id}: a session that is not the user's looks exactly like a missing one."""
-        self.session_id = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+        self.session_id = self.router.url.path.rstrip("/").rsplit("/", 1)[-1][:80]
         self.not_found = False
         self.confirm_action = ""
         self.pairing_code = ""
-        user = await self._user_or_login()
-        if user is None:
-            return
         core = await get_core()
         try:
             row = await core.sessions.get(user, self.session_id)
@@ -136,45 +131,50 @@ class SessionsState(AuthState):
 
     async def _load_timeline(self, user: User) -> None:
         feed = await self.get_state(UserFeed)
-        await feed.load_timeline(await get_core(), user, self.session_id)
+        await feed._load_timeline(await get_core(), user, self.session_id)
 
     @rx.event
-    def ask(self, action: str):
+    @guarded
+    def ask(self, user: User, action: str):
         if action in CONFIRMATIONS:
             self.confirm_action = action
 
     @rx.event
-    def cancel_confirm(self):
+    @guarded
+    def cancel_confirm(self, user: User):
         self.confirm_action = ""
 
     @rx.event
-    def dialog_open_changed(self, is_open: bool):
+    @guarded
+    def dialog_open_changed(self, user: User, is_open: bool):
         """Escape or a click outside closes the dialog: forget the pending action."""
         if not is_open:
             self.confirm_action = ""
 
     @rx.event
-    async def confirm(self):
+    @guarded
+    async def confirm(self, user: User):
         action, self.confirm_action = self.confirm_action, ""
         if action in CONFIRMATIONS:
-            return await self._act(action)
+            return await self._act(user, action)
+        return None
 
     @rx.event
-    async def start(self):
-        return await self._act("start")
+    @guarded
+    async def start(self, user: User):
+        return await self._act(user, "start")
 
     @rx.event
-    async def simulate_scan(self):
-        return await self._act("simulate_scan")
+    @guarded
+    async def simulate_scan(self, user: User):
+        return await self._act(user, "simulate_scan")
 
     @rx.event
-    async def refresh_status(self):
-        return await self._act("status")
+    @guarded
+    async def refresh_status(self, user: User):
+        return await self._act(user, "status")
 
-    async def _act(self, action: str):
-        user = await self._user_or_login()
-        if user is None:
-            return self._to_login()
+    async def _act(self, user: User, action: str):
         core = await get_core()
         method = getattr(core.sessions, action)
         self.busy = action
@@ -185,7 +185,7 @@ class SessionsState(AuthState):
             return self._refused(exc)
         finally:
             self.busy = ""
-            await self.refresh_feed(user)
+            await self._refresh_feed(user)
         if action != "delete":
             announce_later(core, self.session_id)
         if action == "delete":
@@ -194,11 +194,9 @@ class SessionsState(AuthState):
         return None
 
     @rx.event
-    async def refresh_qr(self):
+    @guarded
+    async def refresh_qr(self, user: User):
         """The manual "new QR" button: limited to 10 a minute by core."""
-        user = await self._user_or_login()
-        if user is None:
-            return self._to_login()
         self.notice = ""
         try:
             qr = await live_for(await get_core()).manual_refresh(user, self.session_id)
@@ -209,14 +207,13 @@ class SessionsState(AuthState):
         return None
 
     @rx.event
-    def set_pairing_phone(self, value: str):
+    @guarded
+    def set_pairing_phone(self, user: User, value: str):
         self.pairing_phone = value[:20]
 
     @rx.event
-    async def request_code(self):
-        user = await self._user_or_login()
-        if user is None:
-            return self._to_login()
+    @guarded
+    async def request_code(self, user: User):
         self.notice = ""
         self.pairing_code = ""
         try:

@@ -1,0 +1,83 @@
+"""The state layer's live listener as a plain function: who receives which push.
+
+A fake app records every feed token written and what was written; the core is real
+(embedded simulator, SQLite). No browser, no websocket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+
+from tests.core.conftest import clock, embedded_settings, make_core, register, sqlite_url  # noqa: F401
+from wahaweb.core.live import LiveChange
+from wahaweb.core.live.notify import QrState
+from wahaweb.state.feed import UserFeed
+from wahaweb.state.live import make_listener
+
+
+class FakeFeed:
+    def __init__(self) -> None:
+        self.qr: dict = {}
+        self.filled = 0
+        self.timelines: dict = {}
+
+    async def _fill(self, core, user) -> None:
+        self.filled += 1
+
+    async def _load_timeline(self, core, user, session_id) -> None:
+        pass
+
+
+class FakeApp:
+    """Records `modify_state` by token, as Reflex's app would route it to that token's tabs."""
+
+    def __init__(self) -> None:
+        self.feeds: dict[str, FakeFeed] = {}
+
+    @contextlib.asynccontextmanager
+    async def modify_state(self, token):
+        assert token.cls is UserFeed
+        feed = self.feeds.setdefault(token.ident, FakeFeed())
+
+        class Root:
+            async def get_state(self, cls):
+                return feed
+
+        yield Root()
+
+
+def _qr(session_id: str, user_id: int) -> QrState:
+    now = dt.datetime.now(dt.timezone.utc)
+    return QrState(session_id=session_id, user_id=user_id, data_url="data:image/png;base64,AAAA", rotation=1,
+                   max_rotations=6, fetched_at=now, expires_at=now + dt.timedelta(seconds=60))
+
+
+async def test_qr_goes_to_its_owner_only_and_never_to_a_disabled_account(make_core, sqlite_url):  # noqa: F811
+    core = await make_core(embedded_settings(sqlite_url))
+    admin = await register(core, "admin@example.com")
+    alice = await register(core, "alice@example.com")
+    app = FakeApp()
+    listener = make_listener(app, core)
+    alice_token, admin_token = await core.feed_token(alice.id), await core.feed_token(admin.id)
+    assert alice_token != f"user{alice.id}" and len(alice_token) > 40  # not guessable
+
+    await listener(LiveChange(kind="qr", session_id="s1", user_id=alice.id, status="pairing",
+                              qr=_qr("s1", alice.id), notify_admins=False))
+    assert set(app.feeds) == {alice_token}  # the owner only; admins never get QR codes
+    assert "s1" in app.feeds[alice_token].qr
+
+    await core.admin.set_active(admin, alice.id, False)
+    app.feeds.clear()
+    await listener(LiveChange(kind="qr", session_id="s1", user_id=alice.id, status="pairing",
+                              qr=_qr("s1", alice.id), notify_admins=False))
+    await listener(LiveChange(kind="status", session_id="s1", user_id=alice.id, status="connected", changed=True))
+    assert alice_token not in app.feeds  # a disabled account's tabs get nothing at all
+    assert app.feeds[admin_token].filled == 1  # the admin still sees the status change
+
+
+async def test_feed_tokens_are_stable_per_user_and_differ_between_users(make_core, sqlite_url):  # noqa: F811
+    core = await make_core(embedded_settings(sqlite_url))
+    assert await core.feed_token(1) == await core.feed_token(1)
+    assert await core.feed_token(1) != await core.feed_token(2)
+    assert "_" not in await core.feed_token(1)  # Reflex forbids underscores in shared tokens
