@@ -95,6 +95,8 @@ class Settings:
     sim_qr_delay: float = 0.8
     sim_time_scale: float = 1.0
 
+    #: New accounts per client (a `limits` rate such as "5/hour"): every account brings a plan slot.
+    sign_up_rate: str = "5/hour"
     #: Reverse proxies (IPs or CIDR networks) whose X-Forwarded-For is believed; empty: none.
     trusted_proxies: tuple[str, ...] = ()
     #: Origins besides the app's own that may open its websocket (e.g. https://admin.example.com).
@@ -142,6 +144,7 @@ class Settings:
             sim_api_key=_str(env, "WAHAWEB_SIM_API_KEY", default.sim_api_key) or default.sim_api_key,
             sim_qr_delay=_float(env, "WAHAWEB_SIM_QR_DELAY", default.sim_qr_delay),
             sim_time_scale=_float(env, "WAHAWEB_SIM_TIME_SCALE", default.sim_time_scale),
+            sign_up_rate=_str(env, "WAHAWEB_SIGN_UP_RATE", default.sign_up_rate) or default.sign_up_rate,
             trusted_proxies=_list(env, "WAHAWEB_TRUSTED_PROXIES"),
             allowed_origins=tuple(o.rstrip("/") for o in _list(env, "WAHAWEB_ALLOWED_ORIGINS")),
             status_fast_interval=_float(env, "WAHAWEB_STATUS_FAST_INTERVAL", default.status_fast_interval),

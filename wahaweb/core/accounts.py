@@ -66,8 +66,8 @@ MESSAGES: dict[str, str] = {
     "email_invalid": "Enter a valid email address, like name@example.com.",
     "email_taken": "An account with this email already exists. Sign in instead.",
     "password_required": "Choose a password.",
-    "password_short": f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.",
-    "password_long": f"The password must be at most {MAX_PASSWORD_LENGTH} characters long.",
+    "password_min_length": f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.",
+    "password_max_length": f"The password must be at most {MAX_PASSWORD_LENGTH} characters long.",
 }
 
 
@@ -108,9 +108,9 @@ def validate_password(password: str | None) -> str:
     if not password:
         raise ValidationFailed("password", MESSAGES["password_required"])
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed("password", MESSAGES["password_short"])
+        raise ValidationFailed("password", MESSAGES["password_min_length"])
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValidationFailed("password", MESSAGES["password_long"])
+        raise ValidationFailed("password", MESSAGES["password_max_length"])
     return password
 
 

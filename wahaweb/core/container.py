@@ -171,6 +171,8 @@ class Core:
             connect_timeout=settings.waha_connect_timeout, read_timeout=settings.waha_read_timeout,
             transport=waha_transport, **client_kwargs,
         )
+        if rate_limits is None:
+            rate_limits = RateLimits(sign_up=settings.sign_up_rate)
         if settings.redis_url:
             limiter = RateLimiter.redis(settings.redis_url, rate_limits, clock=clock, prefix=redis_prefix)
         else:
