@@ -7,7 +7,7 @@ import dataclasses
 import httpx
 import pytest
 
-from wahaweb import runtime
+from wahaweb.composition import create_core
 from wahaweb.api.auth import COOKIE_NAME
 from wahaweb.api.routes import build_api
 from wahaweb.core.container import Core
@@ -24,19 +24,23 @@ async def use_core(tmp_path):
     async def install(**overrides) -> Core:
         settings = dataclasses.replace(Settings(), database_url=f"sqlite+aiosqlite:///{tmp_path / 'api.db'}",
                                        **overrides)
-        core = await Core.create(settings, retry_waits=())
+        core = await create_core(settings, retry_waits=())
         made.append(core)
-        runtime._core = core
+        API.state.core = core
         return core
 
     yield install
-    runtime._core = None
+    API.state.core = None
     for core in made:
         await core.aclose()
 
 
+#: The routes under test; each test's Core is put where the lifespan puts the app's.
+API = build_api()
+
+
 def client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=build_api()), base_url="http://testserver")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=API), base_url="http://testserver")
 
 
 async def test_health_is_200_with_db_and_waha_up(use_core):

@@ -123,7 +123,7 @@ async def test_disabled_user_tokens_stop_at_once(core):
         await core.accounts.authenticate(signed.token)
     # An object the UI still holds is not enough either: every action re-reads the user.
     with pytest.raises(AuthError, match="disabled"):
-        await core.sessions.list(user)
+        await core.sessions.of_user(user)
     with pytest.raises(AuthError, match="disabled"):
         await core.accounts.sign_in("victim@example.com", PASSWORD)
     # Re-enabled: old tokens were revoked, a new sign-in works.

@@ -73,7 +73,7 @@ async def test_metrics_count_sessions_and_time_creates(admin_core):
     user = await register(core, "metrics@example.com", plan="Pro")
     for _ in range(3):
         await core.sessions.create(user)
-    row = (await core.sessions.list(user))[0]
+    row = (await core.sessions.of_user(user))[0]
     await core.sessions.stop(user, row.id)
     metrics = await core.admin.metrics(admin)
     assert metrics.users == 2
@@ -94,7 +94,7 @@ async def test_disabling_a_user_signs_him_out_and_stops_his_sessions_on_waha(adm
     token = (await core.accounts.sign_in("alice@example.com", "correct horse battery")).token
     first = await core.sessions.create(alice, "one")
     second = await core.sessions.create(alice, "two")
-    sim = core.simulator
+    sim = core.demo.simulator
     assert {sim.engine.sessions[s.id].status for s in (first, second)} != {"STOPPED"}
 
     await core.admin.set_active(admin, alice.id, False)

@@ -55,7 +55,8 @@ def test_admin_handlers_are_guarded_as_admin():
     assert access_of(next(h.state for h in handlers() if h.state.__name__ == "ServerState"), "refresh") == ADMIN
 
 
-@pytest.mark.parametrize("name", ["require_user", "create_session", "load_session", "confirm", "request_code"])
+@pytest.mark.parametrize("name", ["load", "set_label", "create_session", "confirm", "request_code", "refresh_qr"])
 def test_customer_handlers_need_a_signed_in_user(name):
-    found = [h for h in handlers() if is_app_state(h.state) and h.name == name]
+    found = [h for h in handlers() if is_app_state(h.state) and h.name == name and h.state.__name__ != "AdminState"
+             and h.state.__name__ != "AuthFormState"]
     assert found and all(access_of(h.state, h.name) == USER for h in found)

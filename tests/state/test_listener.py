@@ -12,20 +12,31 @@ import datetime as dt
 from tests.core.conftest import clock, embedded_settings, make_core, register, sqlite_url  # noqa: F401
 from wahaweb.core.live import LiveChange
 from wahaweb.core.live.notify import QrState
+from wahaweb.core.models import WaSession
 from wahaweb.state.feed import UserFeed
 from wahaweb.state.live import make_listener
 
 
 class FakeFeed:
+    """Records what the listener asked of a feed (the real UserFeed needs a Reflex state tree)."""
+
     def __init__(self) -> None:
         self.qr: dict = {}
-        self.filled = 0
+        self.patched: list = []
+        self.removed: list = []
         self.timelines: dict = {}
+        self.all_sessions: list = []
 
-    async def _fill(self, core, user) -> None:
-        self.filled += 1
+    def _set_qr(self, session_id, card) -> None:
+        self.qr[session_id] = card
 
-    async def _load_timeline(self, core, user, session_id) -> None:
+    def _patch(self, card, *, own, admin) -> None:
+        self.patched.append((card.id, card.status, card.owner, own, admin))
+
+    def _remove(self, session_id) -> None:
+        self.removed.append(session_id)
+
+    async def _load_timeline(self, core, session_id) -> None:
         pass
 
 
@@ -71,9 +82,12 @@ async def test_qr_goes_to_its_owner_only_and_never_to_a_disabled_account(make_co
     app.feeds.clear()
     await listener(LiveChange(kind="qr", session_id="s1", user_id=alice.id, status="pairing",
                               qr=_qr("s1", alice.id), notify_admins=False))
-    await listener(LiveChange(kind="status", session_id="s1", user_id=alice.id, status="connected", changed=True))
+    row = WaSession(id="s1", user_id=alice.id, status="connected")
+    await listener(LiveChange(kind="status", session_id="s1", user_id=alice.id, status="connected", changed=True,
+                              session=row))
     assert alice_token not in app.feeds  # a disabled account's tabs get nothing at all
-    assert app.feeds[admin_token].filled == 1  # the admin still sees the status change
+    # The admin still sees the change: one card patched, with its owner's e-mail, no reload.
+    assert app.feeds[admin_token].patched == [("s1", "connected", "alice@example.com", False, True)]
 
 
 async def test_feed_tokens_are_stable_per_user_and_differ_between_users(make_core, sqlite_url):  # noqa: F811

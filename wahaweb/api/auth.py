@@ -19,7 +19,6 @@ from starlette.routing import Route
 from wahaweb.api.client_ip import client_ip, parse_networks
 from wahaweb.api.messages import code_for
 from wahaweb.core.errors import CoreError, ValidationFailed
-from wahaweb.runtime import get_core
 from wahaweb.settings import get_settings
 
 COOKIE_NAME = "wahaweb_session"
@@ -86,7 +85,7 @@ async def _sign_in_or_up(request: Request, *, register: bool) -> Response:
         return Response("Form too large.", status_code=413)
     email, password = form.get("email", "").strip(), form.get("password", "")
     next_path = safe_next(form.get("next"))
-    core = await get_core()
+    core = request.app.state.core
     client = _client_key(request)
     try:
         if register:
@@ -112,7 +111,7 @@ async def logout(request: Request) -> Response:
     """Revoke the token server-side, then drop the cookie."""
     if not _same_origin(request):
         return Response("Cross-site form posts are refused.", status_code=403)
-    core = await get_core()
+    core = request.app.state.core
     await core.accounts.sign_out(request.cookies.get(COOKIE_NAME))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/")

@@ -13,13 +13,12 @@ from starlette.routing import Route
 
 from wahaweb.api import auth, webhook
 from wahaweb.core.errors import AuthError
-from wahaweb.runtime import get_core
 
 
 async def health(request: Request) -> JSONResponse:
     """200 when the database and WAHA both answer, 503 otherwise; which failed, and why,
     only for a signed-in administrator (a stranger learns nothing of the infrastructure)."""
-    core = await get_core()
+    core = request.app.state.core
     result = await core.health()
     try:
         viewer = await core.accounts.authenticate(request.cookies.get(auth.COOKIE_NAME))
@@ -31,7 +30,7 @@ async def health(request: Request) -> JSONResponse:
 
 async def metrics(request: Request) -> JSONResponse:
     """Counts and session-creation timings for operators: signed-in admins only (cookie)."""
-    core = await get_core()
+    core = request.app.state.core
     try:
         user = await core.accounts.authenticate(request.cookies.get(auth.COOKIE_NAME))
     except AuthError as exc:

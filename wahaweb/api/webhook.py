@@ -1,10 +1,10 @@
-"""`POST /api/waha/webhook`: WAHA's session.status events, into the status engine.
+"""`POST /api/waha/webhook`: WAHA's session.status events, verified, then into the status engine.
 
 413 when the body is over 64 KiB (by Content-Length before reading, and by the bytes
 actually read, so a lying or missing Content-Length does not get past), 401 when it is
-unsigned or wrongly signed (nothing changes), 400 when it is not WAHA's envelope, 200
-otherwise (unknown sessions, other events, replays and older events are ignored with
-200 so WAHA does not retry them).
+unsigned or wrongly signed (nothing changes), 400 when it is not WAHA's envelope, 422 for
+a status WAHA does not define, 200 otherwise (unknown sessions, other events, replays and
+older events are ignored with 200 so WAHA does not retry them).
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from wahaweb.core.live import MAX_WEBHOOK_BYTES, WebhookResult, live_for
-from wahaweb.runtime import get_core
-
-WEBHOOK_PATH = "/api/waha/webhook"
+from wahaweb.core.constants import MAX_WEBHOOK_BYTES, WEBHOOK_PATH
+from wahaweb.core.live.webhook import WebhookResult
 
 
 def _answer(result: WebhookResult) -> JSONResponse:
@@ -39,9 +37,11 @@ async def waha_webhook(request: Request) -> JSONResponse:
         body += chunk
         if len(body) > MAX_WEBHOOK_BYTES:
             return _too_large()
-    core = await get_core()
-    result = await live_for(core).webhooks.handle(bytes(body), request.headers)
-    return _answer(result)
+    core = request.app.state.core
+    verified = await core.webhooks.verify(bytes(body), request.headers)
+    if isinstance(verified, WebhookResult):
+        return _answer(verified)
+    return _answer(WebhookResult(200, await core.live.apply_event(verified)))
 
 
 routes = [Route(WEBHOOK_PATH, waha_webhook, methods=["POST"])]

@@ -278,6 +278,22 @@ class Accounts:
             raise AuthError(DISABLED)
         return user
 
+    async def active_recipients(self, owner_id: int, *, with_admins: bool) -> list[tuple[int, bool]]:
+        """Who may hear of a change to `owner_id`'s session: (user id, is admin) of the owner if
+        active, plus every active admin when `with_admins`. One query; a disabled account is never in it."""
+        who = User.id == owner_id
+        if with_admins:
+            who = sa.or_(who, User.role == ROLE_ADMIN)
+        async with self.db.session() as session:
+            rows = await session.exec(sa.select(User.id, User.role).where(who, User.active.is_(True)))
+            return [(int(uid), role == ROLE_ADMIN) for uid, role in rows]
+
+    async def email_of(self, user_id: int) -> str:
+        """The e-mail shown as a session's owner on /admin."""
+        async with self.db.session() as session:
+            user = await session.get(User, user_id)
+        return user.email if user is not None else ""
+
     async def get_user(self, user_id: int) -> User | None:
         async with self.db.session() as session:
             return await session.get(User, user_id)

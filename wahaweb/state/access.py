@@ -20,7 +20,7 @@ import logging
 from reflex.middleware.middleware import Middleware
 from reflex.state import BaseState, StateUpdate
 
-from wahaweb.runtime import get_core
+from wahaweb.state.context import app_core
 from wahaweb.state.auth import AuthState, cookie_user
 from wahaweb.state.feed import UserFeed
 from wahaweb.state.guard import HYDRATE_EVENTS, access_of
@@ -55,7 +55,7 @@ async def _only_the_cookies_user(root: BaseState, event) -> StateUpdate | None:
     links = root._reflex_internal_links or {}
     feed_name = UserFeed.get_full_name()
     linked = links.get(feed_name)
-    expected = await (await get_core()).feed_token(user.id) if user is not None and user.id is not None else None
+    expected = await app_core().feed_token(user.id) if user is not None and user.id is not None else None
     auth = await root.get_state(AuthState)
     if user is None or (auth._user_id is not None and auth._user_id != user.id):
         for cls in _walk(AuthState):  # every page state: dashboard, session page, admin, server

@@ -8,7 +8,7 @@ import reflex as rx
 
 from wahaweb.core.errors import CoreError
 from wahaweb.core.models import User
-from wahaweb.runtime import get_core
+from wahaweb.state.context import app_core
 from wahaweb.state.auth import AuthState
 from wahaweb.state.guard import guarded
 from wahaweb.state.live import silence_feed
@@ -49,10 +49,11 @@ class AdminState(AuthState):
     @rx.event
     @guarded(admin=True)
     async def load(self, user: User):
+        await self._open_page(user)
         await self._reload(user)
 
     async def _reload(self, user: User) -> None:
-        core = await get_core()
+        core = app_core()
         summaries = await core.admin.list_users(user)
         self.users = [
             UserRow(id=s.user.id or 0, email=s.user.email, role=s.user.role, active=s.user.active,
@@ -70,7 +71,6 @@ class AdminState(AuthState):
         p50 = f"{m.create_ms_p50:.0f}" if m.create_ms_p50 is not None else "–"
         p95 = f"{m.create_ms_p95:.0f}" if m.create_ms_p95 is not None else "–"
         self.metrics_text = f"session creation p50 {p50} ms, p95 {p95} ms over the last {m.sample} creates"
-        await self._refresh_feed(user)
 
     async def _do(self, user: User, fn, *args, done: str):
         try:
@@ -85,14 +85,14 @@ class AdminState(AuthState):
     @rx.event
     @guarded(admin=True)
     async def set_plan(self, user: User, user_id: int, plan: str):
-        core = await get_core()
+        core = app_core()
         return await self._do(user, core.admin.set_plan, user_id, None if plan == NO_PLAN else plan,
                               done="Plan changed.")
 
     @rx.event
     @guarded(admin=True)
     async def set_active(self, user: User, user_id: int, active: bool):
-        core = await get_core()
+        core = app_core()
         result = await self._do(user, core.admin.set_active, user_id, active,
                                 done="Account enabled." if active else "Account disabled and signed out.")
         if not active and not self.admin_notice:

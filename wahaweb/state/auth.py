@@ -17,8 +17,8 @@ from wahaweb.api.auth import COOKIE_NAME, safe_next
 from wahaweb.api.messages import message_for
 from wahaweb.core.errors import AuthError
 from wahaweb.core.models import User
-from wahaweb.runtime import get_core
-from wahaweb.state.guard import guarded, public
+from wahaweb.state.context import app_core
+from wahaweb.state.guard import public
 
 
 def session_token(state: rx.State) -> str | None:
@@ -35,7 +35,7 @@ def session_token(state: rx.State) -> str | None:
 async def cookie_user(state: rx.State) -> User | None:
     """The signed-in, active user of this connection's cookie, or None."""
     try:
-        return await (await get_core()).accounts.authenticate(session_token(state))
+        return await app_core().accounts.authenticate(session_token(state))
     except AuthError:
         return None
 
@@ -80,22 +80,19 @@ class AuthState(rx.State):
         query = "" if path == "/" else "?" + urlencode({"next": path})
         return rx.redirect(f"/login{query}", replace=True)
 
-    async def _refresh_feed(self, user: User) -> None:
-        """Link this tab to the user's live feed (after authentication only) and reload it."""
+    async def _open_page(self, user: User) -> None:
+        """Every private page's load, once: link this tab to the user's feed (only now, after the
+        cookie was checked), fill it from the database, and show the WAHA server's state."""
         from wahaweb.state.feed import UserFeed
+        from wahaweb.state.server import ServerState
 
-        core = await get_core()
+        core = app_core()
         token = await core.feed_token(user.id)
         feed = await self.get_state(UserFeed)
         if feed._linked_to != token:
             feed = await feed._link_to(token)
         await feed._fill(core, user)
-
-    @rx.event
-    @guarded
-    async def require_user(self, user: User):
-        """on_load of every private page: signed-out visitors go to /login?next=…"""
-        await self._refresh_feed(user)
+        await (await self.get_state(ServerState))._show(user)
 
 
 class AuthFormState(rx.State):

@@ -13,12 +13,12 @@ import reflex as rx
 
 from wahaweb.core.errors import RateLimited
 from wahaweb.core.models import User
-from wahaweb.runtime import get_core
+from wahaweb.state.context import app_core
 from wahaweb.settings import get_settings
 from wahaweb.state.auth import AuthState
 from wahaweb.state.guard import guarded, public
 
-#: How stale the WAHA probe behind a page load may be.
+#: How stale the WAHA probe behind a page load may be (every private page load shows it).
 PAGE_LOAD_PROBE_MAX_AGE_S = 5.0
 #: How stale the probe behind the admin's refresh button may be (double clicks share one).
 REFRESH_PROBE_MAX_AGE_S = 1.0
@@ -50,7 +50,7 @@ class ServerState(AuthState):
     @guarded(admin=True)
     async def refresh(self, user: User):
         """The panel's button: ask WAHA now (throttled per admin)."""
-        core = await get_core()
+        core = app_core()
         try:
             await core.limiter.hit("status", f"user:{user.id}")
         except RateLimited as exc:
@@ -58,14 +58,8 @@ class ServerState(AuthState):
         await self._show(user, max_age=REFRESH_PROBE_MAX_AGE_S)
         return None
 
-    @rx.event
-    @guarded
-    async def load(self, user: User):
-        """Every signed-in page load: a probe at most a few seconds old will do."""
-        await self._show(user, max_age=PAGE_LOAD_PROBE_MAX_AGE_S)
-
     async def _show(self, user: User, *, max_age: float) -> None:
-        info = await (await get_core()).server_info(max_age=max_age)
+        info = await app_core().server_info(max_age=max_age)
         self.demo_mode = info.embedded
         self.reachable = info.reachable
         self.checked = True

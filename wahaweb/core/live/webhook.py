@@ -21,21 +21,16 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wahaweb.core.clock import UTC
-
-if TYPE_CHECKING:  # pragma: no cover
-    from wahaweb.core.live.engine import StatusEngine
+from wahaweb.core.constants import MAX_WEBHOOK_BYTES, META_SESSION_ID
 
 logger = logging.getLogger("wahaweb.core.live")
 
-MAX_WEBHOOK_BYTES = 64 * 1024
 SESSION_STATUS = "session.status"
 HMAC_HEADER = "x-webhook-hmac"
 HMAC_ALGORITHM_HEADER = "x-webhook-hmac-algorithm"
-#: wahaweb puts this key in every session's WAHA metadata (see core.sessions).
-META_SESSION_ID = "wahaweb.session_id"
 
 Secret = Callable[[], Awaitable[str | None]] | str | None
 
@@ -158,11 +153,14 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-class WebhookHandler:
-    """Verifies and applies one webhook request through the status engine."""
+class WebhookVerifier:
+    """Checks one webhook request (size, signature, envelope) and parses it; applies nothing.
 
-    def __init__(self, engine: StatusEngine, secret: Secret, *, max_bytes: int = MAX_WEBHOOK_BYTES) -> None:
-        self.engine = engine
+    The route hands a verified event to the status engine: verification knows nothing of
+    the engine, so the two modules do not import each other.
+    """
+
+    def __init__(self, secret: Secret, *, max_bytes: int = MAX_WEBHOOK_BYTES) -> None:
         self._secret = secret
         self.max_bytes = max_bytes
 
@@ -172,7 +170,8 @@ class WebhookHandler:
             secret = await secret()
         return secret or None
 
-    async def handle(self, body: bytes, headers: Mapping[str, str]) -> WebhookResult:
+    async def verify(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent | WebhookResult:
+        """The event to apply, or the answer to give instead (refusals, and events to ignore)."""
         if len(body) > self.max_bytes:
             return WebhookResult(413, "too_large", f"the body is larger than {self.max_bytes // 1024} KiB")
         key = await self.secret()
@@ -194,5 +193,4 @@ class WebhookHandler:
         owner = event.metadata.get(META_SESSION_ID)
         if owner is not None and owner != event.session:
             return WebhookResult(200, "unknown_session", "metadata names another session")
-        outcome = await self.engine.apply_event(event)
-        return WebhookResult(200, outcome)
+        return event
