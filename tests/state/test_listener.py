@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 
 from tests.core.conftest import clock, embedded_settings, make_core, register, sqlite_url  # noqa: F401
+from wahaweb.core.accounts import hash_token
 from wahaweb.core.live import LiveChange
 from wahaweb.core.live.notify import QrState
 from wahaweb.core.models import WaSession
@@ -68,9 +69,12 @@ async def test_qr_goes_to_its_owner_only_and_never_to_a_disabled_account(make_co
     core = await make_core(embedded_settings(sqlite_url))
     admin = await register(core, "admin@example.com")
     alice = await register(core, "alice@example.com")
+    alice_cookie = (await core.accounts.sign_in("alice@example.com", "correct horse battery")).token
+    admin_cookie = (await core.accounts.sign_in("admin@example.com", "correct horse battery")).token
     app = FakeApp()
     listener = make_listener(app, core)
-    alice_token, admin_token = await core.feed_token(alice.id), await core.feed_token(admin.id)
+    alice_token = await core.feed_token(hash_token(alice_cookie))
+    admin_token = await core.feed_token(hash_token(admin_cookie))
     assert alice_token != f"user{alice.id}" and len(alice_token) > 40  # not guessable
 
     await listener(LiveChange(kind="qr", session_id="s1", user_id=alice.id, status="pairing",
@@ -90,8 +94,24 @@ async def test_qr_goes_to_its_owner_only_and_never_to_a_disabled_account(make_co
     assert app.feeds[admin_token].patched == [("s1", "connected", "alice@example.com", False, True)]
 
 
-async def test_feed_tokens_are_stable_per_user_and_differ_between_users(make_core, sqlite_url):  # noqa: F811
+async def test_feed_tokens_are_stable_per_sign_in_and_differ_between_sign_ins(make_core, sqlite_url):  # noqa: F811
     core = await make_core(embedded_settings(sqlite_url))
-    assert await core.feed_token(1) == await core.feed_token(1)
-    assert await core.feed_token(1) != await core.feed_token(2)
-    assert "_" not in await core.feed_token(1)  # Reflex forbids underscores in shared tokens
+    assert await core.feed_token("a") == await core.feed_token("a")
+    assert await core.feed_token("a") != await core.feed_token("b")
+    assert "_" not in await core.feed_token("a")  # Reflex forbids underscores in shared tokens
+
+
+async def test_a_signed_out_browser_gets_no_more_pushes(make_core, sqlite_url):  # noqa: F811
+    """Feeds are per sign-in: after sign-out, that browser's tabs hear nothing, the user's other
+    browser still does."""
+    core = await make_core(embedded_settings(sqlite_url))
+    await register(core, "admin@example.com")
+    alice = await register(core, "alice@example.com")
+    laptop = (await core.accounts.sign_in("alice@example.com", "correct horse battery")).token
+    phone = (await core.accounts.sign_in("alice@example.com", "correct horse battery")).token
+    app = FakeApp()
+    listener = make_listener(app, core)
+    await core.accounts.sign_out(laptop)
+    await listener(LiveChange(kind="qr", session_id="s1", user_id=alice.id, status="pairing",
+                              qr=_qr("s1", alice.id), notify_admins=False))
+    assert set(app.feeds) == {await core.feed_token(hash_token(phone))}

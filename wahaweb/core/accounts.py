@@ -278,15 +278,26 @@ class Accounts:
             raise AuthError(DISABLED)
         return user
 
-    async def active_recipients(self, owner_id: int, *, with_admins: bool) -> list[tuple[int, bool]]:
-        """Who may hear of a change to `owner_id`'s session: (user id, is admin) of the owner if
-        active, plus every active admin when `with_admins`. One query; a disabled account is never in it."""
+    async def live_sign_ins(self, owner_id: int, *, with_admins: bool) -> list[tuple[int, bool, str]]:
+        """Who may hear of a change to `owner_id`'s session, by sign-in: (user id, is admin, token
+        hash) for every live token of the owner, and of every admin when `with_admins`. One query;
+        a disabled account, a revoked or expired sign-in is never in it."""
         who = User.id == owner_id
         if with_admins:
             who = sa.or_(who, User.role == ROLE_ADMIN)
         async with self.db.session() as session:
-            rows = await session.exec(sa.select(User.id, User.role).where(who, User.active.is_(True)))
-            return [(int(uid), role == ROLE_ADMIN) for uid, role in rows]
+            rows = await session.exec(
+                sa.select(User.id, User.role, AuthToken.token_hash).join(AuthToken, AuthToken.user_id == User.id)
+                .where(who, User.active.is_(True), AuthToken.revoked_at.is_(None),  # type: ignore[union-attr]
+                       AuthToken.expires_at > self.clock()))
+            return [(int(uid), role == ROLE_ADMIN, token_hash) for uid, role, token_hash in rows]
+
+    async def sign_in_hashes(self, user_id: int) -> list[str]:
+        """Every unexpired sign-in of a user, revoked or not (to empty their feeds)."""
+        async with self.db.session() as session:
+            rows = await session.exec(sa.select(AuthToken.token_hash).where(
+                AuthToken.user_id == user_id, AuthToken.expires_at > self.clock()))
+            return [h for (h,) in rows]
 
     async def email_of(self, user_id: int) -> str:
         """The e-mail shown as a session's owner on /admin."""

@@ -222,17 +222,20 @@ class Core:
             self._webhook_secret = await self._stored_secret(WEBHOOK_SECRET_KEY)
         return self._webhook_secret
 
-    async def feed_token(self, user_id: int) -> str:
-        """The shared-state token of a user's live feed: an HMAC of the id under a server secret.
+    async def feed_token(self, token_hash: str) -> str:
+        """The shared-state token of one sign-in's live feed: an HMAC of the sign-in under a server secret.
 
-        Reflex lets a client connect with any token it likes, and a shared state lives under
+        Reflex lets a client connect under any token it likes, and a shared state lives under
         its token; a token that can be guessed (`user2`) is a key to that user's data. This one
-        cannot be derived without the secret, which never leaves the server (and is the same
-        on every worker, being stored in the database).
+        cannot be derived without the secret, which never leaves the server (and is the same on
+        every worker, being stored in the database). It names a sign-in (the cookie's token,
+        as stored hashed), not a user: every tab of one browser shares it, and once that
+        sign-in is revoked (sign-out, disabled account, password change) nothing more is
+        pushed to it.
         """
         if self._state_secret is None:
             self._state_secret = await self._stored_secret(STATE_SECRET_KEY)
-        digest = hmac.new(self._state_secret.encode(), f"feed:{user_id}".encode(), hashlib.sha256)
+        digest = hmac.new(self._state_secret.encode(), f"feed:{token_hash}".encode(), hashlib.sha256)
         return "feed" + digest.hexdigest()
 
     async def _stored_secret(self, key: str) -> str:

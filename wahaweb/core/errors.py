@@ -73,6 +73,7 @@ class RateLimited(CoreError):
         "status": "status checks",
         "qr": "QR code requests",
         "pairing_code": "pairing code requests",
+        "action": "session actions",
         "sign_in": "sign-in attempts",
         "sign_in_client": "sign-in attempts",
         "sign_up": "new accounts from your network",

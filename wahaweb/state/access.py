@@ -15,17 +15,30 @@ that declaration mandatory at run time, for every event of every client:
 
 from __future__ import annotations
 
+import json
 import logging
 
 from reflex.middleware.middleware import Middleware
 from reflex.state import BaseState, StateUpdate
 
 from wahaweb.state.context import app_core
-from wahaweb.state.auth import AuthState, cookie_user
+from wahaweb.core.accounts import hash_token
+from wahaweb.state.auth import AuthState, cookie_user, session_token
 from wahaweb.state.feed import UserFeed
 from wahaweb.state.guard import HYDRATE_EVENTS, access_of
 
 logger = logging.getLogger("wahaweb.state.access")
+
+
+#: Largest payload accepted for Reflex's own allow-listed handlers (ours check their arguments).
+MAX_INTERNAL_PAYLOAD = 16 * 1024
+
+
+def _size(payload: object) -> int:
+    try:
+        return len(json.dumps(payload, default=str))
+    except (TypeError, ValueError):
+        return MAX_INTERNAL_PAYLOAD + 1
 
 
 class AccessMiddleware(Middleware):
@@ -38,34 +51,29 @@ class AccessMiddleware(Middleware):
         if state_cls is None or access_of(state_cls, handler) is None:
             logger.warning("refused event %r: not a handler clients may call", event.name[:200])
             return StateUpdate()
+        if not state_cls.__module__.startswith("wahaweb.") and _size(event.payload) > MAX_INTERNAL_PAYLOAD:
+            # Reflex's own handlers check nothing (handle_frontend_exception runs regexes over
+            # whatever it gets): a page never sends them more than a few KiB.
+            logger.warning("refused event %r: payload over %d bytes", event.name[:200], MAX_INTERNAL_PAYLOAD)
+            return StateUpdate()
         if handler in HYDRATE_EVENTS:
             return await _only_the_cookies_user(state, event)
         return None
 
 
-def _walk(cls: type[BaseState]):
-    yield cls
-    for sub in cls.get_substates():
-        yield from _walk(sub)
-
-
 async def _only_the_cookies_user(root: BaseState, event) -> StateUpdate | None:
-    """Before a hydrate: nothing of anyone but the cookie's user may be in this tab's state."""
+    """Before a hydrate: nothing of anyone but the cookie's sign-in may be in this tab's state."""
     user = await cookie_user(root)
     links = root._reflex_internal_links or {}
-    feed_name = UserFeed.get_full_name()
-    linked = links.get(feed_name)
-    expected = await app_core().feed_token(user.id) if user is not None and user.id is not None else None
+    linked = links.get(UserFeed.get_full_name())
+    expected = (await app_core().feed_token(hash_token(session_token(root) or "")) if user is not None else None)
     auth = await root.get_state(AuthState)
-    if user is None or (auth._user_id is not None and auth._user_id != user.id):
-        for cls in _walk(AuthState):  # every page state: dashboard, session page, admin, server
-            (await root.get_state(cls)).reset()
-        auth._user_id = None
-    if linked is not None and linked != expected:
-        feed = await root.get_state(UserFeed)  # the linked one, patched into this tree
-        feed._linked_from.discard(root.rx_router_session.client_token)
-        links.pop(feed_name, None)
-        logger.info("unlinked a tab from a feed its cookie does not grant")
-        # The linked feed is still patched in for this event: hydrate again, unlinked.
-        return StateUpdate(events=[event])
+    if user is None or (auth._user_id is not None and auth._user_id != user.id) or \
+            (linked is not None and linked != expected):
+        had_link = linked is not None
+        await auth._wipe_tab()
+        if had_link:
+            logger.info("unlinked a tab from a feed its cookie does not grant")
+            # The linked feed is still patched in for this event: hydrate again, unlinked.
+            return StateUpdate(events=[event])
     return None

@@ -15,6 +15,7 @@ import reflex as rx
 
 from wahaweb.api.auth import COOKIE_NAME, safe_next
 from wahaweb.api.messages import message_for
+from wahaweb.core.accounts import hash_token
 from wahaweb.core.errors import AuthError
 from wahaweb.core.models import User
 from wahaweb.state.context import app_core
@@ -40,6 +41,17 @@ async def cookie_user(state: rx.State) -> User | None:
         return None
 
 
+def _page_states() -> list[type[rx.State]]:
+    """AuthState and every state below it (dashboard, session page, admin, server panel)."""
+    found: list[type[rx.State]] = []
+    todo: list[type[rx.State]] = [AuthState]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.get_substates())
+    return found
+
+
 class AuthState(rx.State):
     """Base of every signed-in page state."""
 
@@ -55,6 +67,10 @@ class AuthState(rx.State):
         user = await cookie_user(self)
         if user is None:
             return None, await self._signed_out()
+        if self._user_id is not None and self._user_id != user.id:
+            # This tab's state was filled for someone else (a client token reused with another
+            # cookie): wipe it before anything runs as the new user.
+            await self._wipe_tab()
         if admin and not user.is_admin:
             self.denied = True
             return None, rx.toast.error("Only an administrator can do that.")
@@ -64,6 +80,19 @@ class AuthState(rx.State):
         self.signed_in = True
         self.denied = False
         return user, None
+
+    async def _wipe_tab(self) -> None:
+        """Reset every page state of this tab and drop its link to a feed."""
+        from wahaweb.state.feed import UserFeed
+
+        root = self._get_root_state()
+        for cls in _page_states():
+            (await root.get_state(cls)).reset()
+        links = root._reflex_internal_links or {}
+        if links.pop(UserFeed.get_full_name(), None) is not None:
+            feed = await root.get_state(UserFeed)
+            feed._linked_from.discard(root.rx_router_session.client_token)
+        self._user_id = None
 
     async def _signed_out(self):
         """Forget the user here and send the browser to sign in, then back to this page.
@@ -84,15 +113,15 @@ class AuthState(rx.State):
         """Every private page's load, once: link this tab to the user's feed (only now, after the
         cookie was checked), fill it from the database, and show the WAHA server's state."""
         from wahaweb.state.feed import UserFeed
-        from wahaweb.state.server import ServerState
+        from wahaweb.state.server import PAGE_LOAD_PROBE_MAX_AGE_S, ServerState
 
         core = app_core()
-        token = await core.feed_token(user.id)
+        token = await core.feed_token(hash_token(session_token(self) or ""))
         feed = await self.get_state(UserFeed)
         if feed._linked_to != token:
             feed = await feed._link_to(token)
         await feed._fill(core, user)
-        await (await self.get_state(ServerState))._show(user)
+        await (await self.get_state(ServerState))._show(user, max_age=PAGE_LOAD_PROBE_MAX_AGE_S)
 
 
 class AuthFormState(rx.State):

@@ -2,8 +2,8 @@
 
 One listener per backend process. A status change patches one card in the owner's feed
 and in every admin's (for /admin); a deleted session's card is dropped; a new QR code
-goes to its owner only. Recipients are checked active first (one query), so a disabled
-account's tabs get nothing. `app.modify_state` on the shared feed token updates every
+goes to its owner only. Feeds are per sign-in (see `Core.feed_token`), and recipients are
+the live sign-ins of active users (one query): a signed-out or disabled tab gets nothing. `app.modify_state` on the shared feed token updates every
 open tab of that user, on any worker.
 
 The lifespan builds the app's one Core (and, in demo mode, the embedded simulator
@@ -32,20 +32,21 @@ logger = logging.getLogger("wahaweb.state.live")
 
 
 async def silence_feed(core: Core, user_id: int) -> None:
-    """Empty a (disabled) user's feed at once: every open tab of his loses its data."""
+    """Empty a (disabled) user's feeds at once: every open tab of his loses its data."""
     app = RegistrationContext.get().app
-    async with app.modify_state(rx.BaseStateToken(ident=await core.feed_token(user_id), cls=UserFeed)) as root:
-        (await root.get_state(UserFeed))._clear()
+    for token_hash in await core.accounts.sign_in_hashes(user_id):
+        async with app.modify_state(rx.BaseStateToken(ident=await core.feed_token(token_hash), cls=UserFeed)) as root:
+            (await root.get_state(UserFeed))._clear()
 
 
 def make_listener(app: rx.App, core: Core):
     async def on_change(change: LiveChange) -> None:
         admins = change.notify_admins and change.kind != QR
-        recipients = await core.accounts.active_recipients(change.user_id, with_admins=admins)
+        recipients = await core.accounts.live_sign_ins(change.user_id, with_admins=admins)
         owner_email: str | None = None
-        for user_id, is_admin in recipients:
+        for user_id, is_admin, token_hash in recipients:
             own = user_id == change.user_id
-            token = await core.feed_token(user_id)
+            token = await core.feed_token(token_hash)
             async with app.modify_state(rx.BaseStateToken(ident=token, cls=UserFeed)) as root:
                 feed = await root.get_state(UserFeed)
                 if change.kind == QR:

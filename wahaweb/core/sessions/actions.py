@@ -54,13 +54,13 @@ class SessionService(SessionProvisioning):
     @_announced
     async def start(self, actor: User | None, session_id: str) -> WaSession:
         """Start a session. From `stopped` or `failed` it passes the plan limit again."""
-        async with self._action("start", actor, session_id) as (user, row, _):
+        async with self._action("start", actor, session_id, limit="action") as (user, row, _):
             return await self._bring_up(user, row, "start")
 
     @_announced
     async def restart(self, actor: User | None, session_id: str) -> WaSession:
         """Restart a session. From `stopped` or `failed` it passes the plan limit again."""
-        async with self._action("restart", actor, session_id) as (user, row, _):
+        async with self._action("restart", actor, session_id, limit="action") as (user, row, _):
             return await self._bring_up(user, row, "restart")
 
     async def _bring_up(self, user: User, row: WaSession, action: str) -> WaSession:
@@ -98,7 +98,7 @@ class SessionService(SessionProvisioning):
     @_announced
     async def stop(self, actor: User | None, session_id: str) -> WaSession:
         """Stop the session on WAHA (a session already gone there is fine) -> `stopped`."""
-        async with self._action("stop", actor, session_id) as (user, row, _):
+        async with self._action("stop", actor, session_id, limit="action") as (user, row, _):
             try:
                 dto = await self.waha.stop_session(row.id)
             except WahaError as exc:
@@ -115,7 +115,7 @@ class SessionService(SessionProvisioning):
 
         A `failed` session is running for WAHA, so it comes back up and passes the plan limit first.
         """
-        async with self._action("logout", actor, session_id) as (user, row, _):
+        async with self._action("logout", actor, session_id, limit="action") as (user, row, _):
             previous = None
             if row.status == st.FAILED:
                 row, previous = await self._reserve_existing(row.id, "logout")
@@ -140,7 +140,7 @@ class SessionService(SessionProvisioning):
 
     async def delete(self, actor: User | None, session_id: str) -> None:
         """Delete on WAHA (already gone there is fine), then the row. Its audit events stay."""
-        async with self._action("delete", actor, session_id) as (user, row, _):
+        async with self._action("delete", actor, session_id, limit="action") as (user, row, _):
             try:
                 await self.waha.delete_session(row.id)
             except WahaError as exc:
@@ -216,7 +216,7 @@ class SessionService(SessionProvisioning):
     @_announced
     async def simulate_scan(self, actor: User | None, session_id: str) -> WaSession:
         """Demo mode only: act as the phone that scans the current QR."""
-        async with self._action("simulate_scan", actor, session_id) as (user, row, _):
+        async with self._action("simulate_scan", actor, session_id, limit="action") as (user, row, _):
             if self.demo_scan is None:
                 raise InvalidState("Simulating a phone scan is only possible with the built-in WAHA simulator.")
             await self.demo_scan(row.id)
