@@ -85,5 +85,6 @@ def test_cli_help_documents_the_options():
         [sys.executable, "-m", "wahaweb.simulator", "--help"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0
-    for option in ("--host", "--port", "--api-key", "--qr-delay", "--time-scale", "--tier", "--engine"):
+    for option in ("--host", "--port", "--api-key", "--qr-delay", "--time-scale", "--tier", "--engine",
+                   "--profile", "--action-delay", "core-2024.10", "plus-2026.7"):
         assert option in result.stdout

@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -77,7 +78,7 @@ class SimulatorApp(Starlette):
             return True
         given = _header(scope, b"x-api-key")
         if given is None:
-            given = Request(scope).query_params.get("x-api-key")
+            given = QueryParams(scope.get("query_string", b"")).get("x-api-key")
         return given is not None and hmac.compare_digest(given.encode(), self.api_key.encode())
 
     async def __call__(self, scope, receive, send) -> None:  # type: ignore[override]

@@ -79,7 +79,9 @@ class SessionEngine:
             raise errors.session_not_running(name)
         return session
 
-    def check_tier_allows(self, name: str) -> None:
+    def check_tier_allows(self, name: str, *, creating: bool = False) -> None:
+        if not (creating or self.config.behaviour.only_default_everywhere):
+            return
         if self.config.tier == "core" and name != CORE_SESSION_NAME:
             raise errors.only_default_session(name, self.config.behaviour.only_default_message)
 
@@ -102,7 +104,7 @@ class SessionEngine:
                 secrets.choice(string.ascii_lowercase + string.digits) for _ in range(26)
             )
         self._validate_name(name)
-        self.check_tier_allows(name)
+        self.check_tier_allows(name, creating=True)
         if name in self.sessions:
             raise errors.unprocessable(f"Session '{name}' already exists. Use PUT to update it.")
         session = SimSession(

@@ -26,11 +26,15 @@ class Profile:
     """False: no API-key check at all, any key or none (2024.10 had none)."""
     only_default_message: str
     """422 message when a Core server is asked for any session but ``default``."""
+    only_default_everywhere: bool
+    """The Core refusal on every route (2026.x); False: on create only, elsewhere a plain 404."""
     lists_default_from_boot: bool
     """``GET /api/sessions?all=true`` shows a STOPPED ``default`` even before it is created."""
     create_without_start_is_empty: bool
     """Create with ``start`` false/absent answers 201 with no body and keeps nothing."""
     start_defaults_to_true: bool
+    missing_name: str | None
+    """The name a create without one gets; None: a generated ``session_…`` (2026.x)."""
     signed_webhooks: bool
     """Envelopes carry ``id``/``timestamp``/``statuses`` and HMAC headers."""
     starting_repeat: float | None
@@ -53,9 +57,11 @@ PROFILES: dict[str, Profile] = {
             "(base64: {encoded}). If you want to run more then one WhatsApp account - please get "
             "WAHA PLUS version. Check this out: https://waha.devlike.pro/docs/how-to/plus-version/"
         ),
+        only_default_everywhere=True,
         lists_default_from_boot=False,
         create_without_start_is_empty=False,
         start_defaults_to_true=True,
+        missing_name=None,
         signed_webhooks=True,
         starting_repeat=None,
         pairing_in_starting_hangs=False,
@@ -71,9 +77,11 @@ PROFILES: dict[str, Profile] = {
             "WAHA Core support only 'default' session. If you want to run more then one WhatsApp "
             "account - please get WAHA PLUS version. Check this out: https://waha.devlike.pro/"
         ),
+        only_default_everywhere=False,
         lists_default_from_boot=True,
         create_without_start_is_empty=True,
         start_defaults_to_true=False,
+        missing_name="default",
         signed_webhooks=False,
         starting_repeat=2.0,
         pairing_in_starting_hangs=True,

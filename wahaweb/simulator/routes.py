@@ -100,9 +100,10 @@ class WahaRoutes:
     async def create_session(self, request: Request) -> Response:
         behaviour = self.config.behaviour
         name, config, start = validation.create_request(await read_json(request), behaviour.start_defaults_to_true)
+        name = name or behaviour.missing_name
         if not start and behaviour.create_without_start_is_empty:
             if name is not None:
-                self.engine.check_tier_allows(name)
+                self.engine.check_tier_allows(name, creating=True)
             return empty(201)  # 2024.10 keeps nothing: the session then answers 404
         session = self.engine.create(name, config, start)
         return json_response(session.info(), 201)
