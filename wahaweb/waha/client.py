@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 import pydantic
 
-from wahaweb.waha.errors import WahaError, WahaHTTPError, WahaNotFound, WahaTimeout, WahaUnprocessable
+from wahaweb.waha.errors import WahaError, WahaHTTPError, WahaNotFound, WahaUnprocessable
 from wahaweb.waha.events import WahaEventStream, open_event_stream
 from wahaweb.waha.models import Me, QRImage, ServerStatus, ServerVersion, SessionDTO, SessionInfo, WahaStatus
 from wahaweb.waha.requester import WahaRequester
@@ -147,9 +147,10 @@ class WahaClient:
         `start` is always sent: older WAHA servers read a missing `start` as false.
         If a retried create answers "already exists", an earlier attempt most
         likely created it before its answer was lost, so the session is returned.
-        A create that timed out is never sent again blindly: the session is looked
-        up instead, and returned if WAHA made it. WAHA 2024.10 answers a create
-        without start with an empty body; that is read back (STOPPED if not found).
+        A create that timed out after being sent is never sent again: it raises
+        `WahaTimeout` (the session may exist; the caller looks it up, as core's
+        adoption does). WAHA 2024.10 answers a create without start with an
+        empty body; that is read back (STOPPED if WAHA does not show it).
         """
         config: dict[str, Any] = {}
         if metadata:
@@ -166,25 +167,12 @@ class WahaClient:
                 logger.info("WAHA session %s already existed after a retried create; using it", name)
                 return _dto_of(await self.get_session(name))
             raise
-        except WahaTimeout:
-            made = await self._find_session(name)
-            if made is None:
-                raise
-            logger.info("WAHA session %s was created although the create timed out; using it", name)
-            return _dto_of(made)
         if not response.content.strip():
             try:
                 return _dto_of(await self.get_session(name))
             except WahaNotFound:
                 return SessionDTO(name=name, status=WahaStatus.STOPPED, config=None)
         return self._parse(response, SessionDTO)
-
-    async def _find_session(self, name: str) -> SessionInfo | None:
-        """The session, or None when it is missing or WAHA cannot tell right now."""
-        try:
-            return await self.get_session(name)
-        except WahaError:
-            return None
 
     async def get_session(self, name: str) -> SessionInfo:
         response = await self._request("GET", session_path(name), session=name)
