@@ -41,6 +41,15 @@ class FakeClock:
             if not entry[1].done():
                 entry[1].set_result(None)
 
+    async def settle(self, steps: int = 20) -> None:
+        """Let woken tasks run (scheduling steps, not time)."""
+        for _ in range(steps):
+            await asyncio.sleep(0)
+
+    @property
+    def sleeping(self) -> int:
+        return len(self._sleepers)
+
     def _due_within(self, seconds: float) -> bool:
         return any(deadline <= self.now + seconds for deadline, _ in self._sleepers)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -62,9 +63,12 @@ class SimulatorApp(Starlette):
         faults: FaultInjector,
         request_log: RequestLog,
         events: EventHub,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         **starlette_kwargs: Any,
     ):
         super().__init__(**starlette_kwargs)
+        self.sleep = sleep
+        """Injected latency waits through it, like every other simulated wait."""
         self.router.redirect_slashes = False
         self.api_key = api_key or None
         self.check_waha_key = check_waha_key and self.api_key is not None
@@ -125,7 +129,7 @@ class SimulatorApp(Starlette):
 
         try:
             if self.faults.latency_ms:
-                await asyncio.sleep(self.faults.latency_ms / 1000)
+                await self.sleep(self.faults.latency_ms / 1000)
             injected = self.faults.take_status(path)
             if injected is not None:
                 await json_response(fault_body(injected), injected)(scope, receive, send_with_cors)
@@ -157,6 +161,7 @@ def build_app(
     faults: FaultInjector,
     request_log: RequestLog,
     events: EventHub,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     lifespan: Any = None,
 ) -> SimulatorApp:
     async def simulator_error(request: Request, exc: Exception) -> Response:
@@ -177,6 +182,7 @@ def build_app(
         faults=faults,
         request_log=request_log,
         events=events,
+        sleep=sleep,
         routes=routes,
         exception_handlers={errors.SimulatorError: simulator_error, HTTPException: http_error},
         lifespan=lifespan,

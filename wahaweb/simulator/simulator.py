@@ -61,6 +61,7 @@ class Simulator:
             faults=self.faults,
             request_log=self.request_log,
             events=self.events,
+            sleep=sleep,
             lifespan=self._lifespan,
         )
 
