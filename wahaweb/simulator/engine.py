@@ -19,6 +19,7 @@ to ``restart`` or ``logout`` it instead.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import logging
 import secrets
@@ -85,7 +86,7 @@ class SessionEngine:
         if self.config.tier == "core" and name != CORE_SESSION_NAME:
             raise errors.only_default_session(name, self.config.behaviour.only_default_message)
 
-    def list_items(self, include_stopped: bool) -> list[dict[str, Any]]:
+    def list_items(self, include_stopped: bool) -> builtins.list[dict[str, Any]]:
         """The list answer; a 2024.10 Core lists a STOPPED ``default`` from boot, in its short shape."""
         if self.config.behaviour.lists_default_from_boot:
             items = [
@@ -110,7 +111,7 @@ class SessionEngine:
         session = SimSession(
             name=name,
             config=config,
-            engine=self.config.engine,
+            engine=str(self.config.engine),
             history=deque(maxlen=self.config.status_history),
         )
         self.sessions[name] = session
@@ -177,9 +178,10 @@ class SessionEngine:
             )
         digits = session.pairing_phone or qr.random_phone_number()
         if phone is not None:
-            digits = qr.normalise_phone_number(phone)
-            if digits is None:
+            given = qr.normalise_phone_number(phone)
+            if given is None:
                 raise errors.unprocessable(f"'{phone}' is not a phone number (8 to 15 digits).")
+            digits = given
         self._cancel_timer(session)
         session.qr_value = None
         session.account = {"id": f"{digits}@c.us", "pushName": push_name or DEFAULT_PUSH_NAME}

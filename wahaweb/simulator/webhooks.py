@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -74,7 +75,7 @@ class WebhookDispatcher:
         )
         self._tails[session.name] = task
         self._pending.add(task)
-        task.add_done_callback(lambda done, name=session.name: self._forget(name, done))
+        task.add_done_callback(functools.partial(self._forget, session.name))
 
     async def drain(self) -> None:
         """Wait until every queued delivery has finished (tests use it instead of sleeping)."""

@@ -85,7 +85,9 @@ async def open_event_stream(
         params["x-api-key"] = api_key
     async with contextlib.AsyncExitStack() as stack:
         try:
-            socket = await stack.enter_async_context(aconnect_ws(EVENTS_PATH, http, params=params))
+            socket: AsyncWebSocketSession = await stack.enter_async_context(
+                aconnect_ws(EVENTS_PATH, http, params=params)
+            )
         except (HTTPXWSException, httpx.TransportError) as exc:
             message = f"WAHA at {display_url} did not open its events socket: {type(exc).__name__}."
             logger.warning("%s", message)
