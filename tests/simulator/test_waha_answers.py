@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
+
+from wahaweb.simulator import Simulator, SimulatorConfig
+
+from .fake_clock import FakeClock
 
 QR_ERROR = "Session status is not as expected. Try again later or restart the session"
 
@@ -38,13 +43,19 @@ async def test_list_items_leave_engine_out_but_get_keeps_it(simulator):
     assert (await client.get("/api/sessions/e")).json()["engine"] == {"engine": "WEBJS"}
 
 
-async def test_pairing_code_in_starting_waits_for_the_qr_then_answers(make_simulator):
-    sim, client = await make_simulator(qr_delay=0.05, time_scale=1)  # waits up to 5 s for the QR
-    await client.post("/api/sessions", json={"name": "pc"})
-    assert sim.status("pc") == "STARTING"
-    answered = await client.post("/api/pc/auth/request-code", json={"phoneNumber": "628123456789"})
+async def test_pairing_code_in_starting_waits_for_the_qr_then_answers():
+    clock = FakeClock()
+    sim = Simulator(SimulatorConfig(qr_delay=0.8), sleep=clock.sleep)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sim.app), base_url="http://w") as client:
+        await client.post("/api/sessions", json={"name": "pc"})
+        asked = asyncio.ensure_future(client.post("/api/pc/auth/request-code", json={"phoneNumber": "628123456789"}))
+        await clock.settle()
+        assert not asked.done() and sim.status("pc") == "STARTING", "no QR yet: NOWEB waits for it"
+        clock.advance(0.8)
+        answered = await asked
     assert answered.status_code == 201 and answered.json()["code"]
     assert sim.session("pc").pairing_phone == "628123456789"
+    await sim.aclose()
 
 
 async def test_pairing_code_in_starting_without_a_qr_in_time_is_nowebs_422(make_simulator):
