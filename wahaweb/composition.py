@@ -44,7 +44,7 @@ def build_core(settings: Settings, **kwargs: Any) -> Core:
     """`Core.from_settings`, with the embedded simulator wired in when `settings.embedded`."""
     if settings.embedded and "demo" not in kwargs:
         simulator = Simulator(SimulatorConfig(api_key=settings.sim_api_key, qr_delay=settings.sim_qr_delay,
-                                              time_scale=settings.sim_time_scale))
+                                              time_scale=settings.sim_time_scale, profile=settings.sim_profile))
         kwargs.setdefault("waha_transport", httpx.ASGITransport(app=simulator.app))
         kwargs["demo"] = EmbeddedWaha(simulator)
     return Core.from_settings(settings, **kwargs)

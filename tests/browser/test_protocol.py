@@ -33,8 +33,9 @@ def _on_load_internal() -> str:
     return f"{OnLoadInternalState.get_full_name()}.on_load_internal"
 
 
-def _named(name: str) -> Handler:
-    return next(h for h in handlers() if h.name == name and is_app_state(h.state))
+def _named(name: str, state: str | None = None) -> Handler:
+    return next(h for h in handlers()
+                if h.name == name and is_app_state(h.state) and (state is None or h.state.__name__ == state))
 
 
 class Victim:
@@ -46,14 +47,13 @@ class Victim:
         cookie = sign_in_cookie(base_url, self.email, PASSWORD, register=True)
         self.client = RawClient(base_url, cookie=cookie).connect()
         self.client.hydrate("/")
-        self.client.send(_named("require_user").event_name, path="/")  # the dashboard's on_load
+        self.client.send(_named("load", "DashboardState").event_name, path="/")  # the dashboard's on_load
         self._call_with_label(label)
         assert self.client.wait_for("/sessions/session_"), self.client.text()[-2000:]
         self.session_id = SESSION_ID.search(self.client.text().split("/sessions/", 1)[1]).group(0)
         path = f"/sessions/{self.session_id}"
         self.client.hydrate(path)
-        self.client.send(_named("require_user").event_name, path=path)
-        self.client.send(_named("load_session").event_name, path=path)
+        self.client.send(_named("load", "SessionPageState").event_name, path=path)
         # Generous: after the flood of the first test the backend may still be busy; a QR missed
         # then arrives with the next rotation.
         assert self.client.wait_for(QR_IMAGE, timeout=60), "the victim's own QR never arrived"

@@ -88,11 +88,19 @@ class SessionAccess:
 
     async def _announce(self, row: WaSession, source: str, *, old_status: str | None = None) -> None:
         if self.observer is not None:
-            await self.observer.announce_row(row, source=source, old_status=old_status)
+            self._in_background(self.observer.announce_row(row, source=source, old_status=old_status))
 
     async def _announce_removed(self, row: WaSession) -> None:
         if self.observer is not None:
-            await self.observer.announce_removed(row)
+            self._in_background(self.observer.announce_removed(row))
+
+    def _in_background(self, announcement: Awaitable[object]) -> None:
+        """Announcements run after the caller returns: a page handler that called the service still
+        holds its tab's state (and its feed), which the listeners write to; awaiting them here
+        would wait for that handler to finish, which waits for us. `aclose()` waits for them."""
+        task = asyncio.ensure_future(announcement)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     @property
     def demo_mode(self) -> bool:
@@ -148,7 +156,7 @@ class SessionAccess:
 
     async def aclose(self) -> None:
         """Wait for create calls still finishing in the background (their callers went away)."""
-        if self._tasks:
+        while self._tasks:  # a finishing create announces its result: wait for those too
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _owned(self, user: User, session_id: str) -> WaSession:
