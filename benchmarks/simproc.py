@@ -26,9 +26,11 @@ class SimulatorProcess:
     """``python -m wahaweb.simulator`` on 127.0.0.1:<free port>; a context manager."""
 
     def __init__(self, *, api_key: str, qr_delay: float = 0.8, time_scale: float = 1.0,
-                 host: str = "127.0.0.1", startup_timeout: float = 20.0):
+                 host: str = "127.0.0.1", startup_timeout: float = 20.0, action_delay: float = 3.0):
         self.api_key = api_key
         self.qr_delay = qr_delay
+        self.action_delay = action_delay
+        """Stop/restart/logout/PUT take about 3 s on a real WAHA; benchmarks pay it too."""
         self.time_scale = time_scale
         self.host = host
         self.startup_timeout = startup_timeout
@@ -51,6 +53,7 @@ class SimulatorProcess:
             "--api-key", self.api_key,
             "--qr-delay", str(self.qr_delay),
             "--time-scale", str(self.time_scale),
+            "--action-delay", str(self.action_delay),
             "--log-level", "warning",
         ]
 

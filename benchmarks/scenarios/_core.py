@@ -50,11 +50,9 @@ class BenchCore:
         self._server: uvicorn.Server | None = None
         self._server_task: asyncio.Task | None = None
         self._socket: socket.socket | None = None
-        self._patched: Any = None
 
     async def __aenter__(self) -> BenchCore:
         from wahaweb.core.container import Core
-        from wahaweb.core.live import live_for
         from wahaweb.core.ratelimit import RateLimits
         from wahaweb.settings import Settings
 
@@ -75,7 +73,7 @@ class BenchCore:
             settings, password_hasher=fast_hasher(),
             rate_limits=RateLimits.unlimited() if self.unlimited_rate else None,
         )
-        self.engine = live_for(self.core)
+        self.engine = self.core.live
         self.db_dir = self._dir
         if self.webhooks:
             await self._serve_route()
@@ -86,15 +84,8 @@ class BenchCore:
     async def _serve_route(self) -> None:
         from wahaweb.api import webhook as webhook_route
 
-        core = self.core
-
-        async def the_core():
-            return core
-
-        # The route reaches core through wahaweb.runtime.get_core(); point it at this Core.
-        self._patched = webhook_route.get_core
-        webhook_route.get_core = the_core
         app = Starlette(routes=webhook_route.routes)
+        app.state.core = self.core  # where the route finds the app's Core
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         assert self._socket is not None
@@ -109,20 +100,12 @@ class BenchCore:
             await asyncio.sleep(0.01)
 
     async def __aexit__(self, *exc: object) -> None:
-        from wahaweb.core.live import close_live
-
-        with contextlib.suppress(Exception):
-            await close_live(self.core)
         if self._server is not None:
             self._server.should_exit = True
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self._server_task, 5)
         if self._socket is not None:
             self._socket.close()
-        if self._patched is not None:
-            from wahaweb.api import webhook as webhook_route
-
-            webhook_route.get_core = self._patched
         with contextlib.suppress(Exception):
             await self.core.aclose()
         if self._own_dir:

@@ -53,15 +53,10 @@ async def measure_concurrent(ctx: BenchContext, users: int = USERS) -> ScenarioR
             limit = 1
 
             async def create(worker, user) -> dict:
-                acked: dict[str, float] = {}
-
-                async def on_reserved(row) -> None:
-                    acked["t"] = time.perf_counter()
-
                 t0 = time.perf_counter()
                 try:
-                    row = await worker.core.sessions.create(user, on_reserved=on_reserved)
-                    return {"user": user.id, "ack": acked.get("t", time.perf_counter()) - t0, "outcome": "created",
+                    row = await worker.core.sessions.reserve(user)
+                    return {"user": user.id, "ack": time.perf_counter() - t0, "outcome": "created",
                             "session": row.id}
                 except (PlanLimitReached, RateLimited) as exc:
                     return {"user": user.id, "ack": time.perf_counter() - t0, "outcome": type(exc).__name__}
@@ -71,7 +66,7 @@ async def measure_concurrent(ctx: BenchContext, users: int = USERS) -> ScenarioR
 
             crowd_results = await asyncio.gather(*(create(workers[i % 2], u) for i, u in enumerate(crowd)))
             greedy_results = await asyncio.gather(*(create(workers[i % 2], greedy) for i in range(users)))
-            await asyncio.sleep(0.5)  # let any background WAHA create finish
+            await asyncio.gather(worker_a.core.sessions.aclose(), worker_b.core.sessions.aclose())  # WAHA creates finish
             async with worker_a.core.db.session() as s:
                 rows = list(await s.exec(select(WaSession)))
             async with ctx.waha_client() as client:
@@ -103,7 +98,7 @@ async def measure_concurrent(ctx: BenchContext, users: int = USERS) -> ScenarioR
         notes=[f"{users} users (Free plan, limit 1) each fire one create at the same instant, then one more Free "
                f"user fires {users} creates at once; the creates alternate between two Cores (two backend "
                "workers) sharing one SQLite file, real rate limits (create 5/min per user, per worker).",
-               "Time = create call until its on_reserved callback (reservation) or until the clean refusal "
+               "Time = reserve() call until it returns the row (reservation) or until the clean refusal "
                "(PlanLimitReached / RateLimited). Headline stats over all "
                f"{len(everything)} creates; {users} users: p50 {crowd_stats.p50 * 1000:.1f} ms, p95 "
                f"{crowd_stats.p95 * 1000:.1f} ms ({outcomes(crowd_results)}); one user x{users}: p50 "

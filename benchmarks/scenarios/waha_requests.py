@@ -266,7 +266,7 @@ async def measure_wahaweb_watcher(ctx: BenchContext, tabs: int, sessions: list[s
                                   window: float) -> dict[str, Any]:
     """WAHA req/s with wahaweb's own status engine watching ``sessions`` for ``tabs`` open tabs.
 
-    The engine is built exactly as the app does (``live_for(core)`` on a Core with
+    The engine is built exactly as the app does (``core.live`` on a Core with
     ``waha_url = ctx.base_url``, ``status_fast_interval`` from Settings, throw-away SQLite);
     ``sessions`` (already pairing on the simulator) are registered as rows in ``pairing``, as
     the session service leaves them after create; ``tabs`` listeners are added to the engine's

@@ -56,13 +56,11 @@ async def measure_qr_state(ctx: BenchContext) -> ScenarioResult:
         user = await bench.user(f"qr-{ctx.run_id}@bench.example")
         try:
             for _ in range(ctx.runs):
-                async def on_reserved(row) -> None:
-                    waiting[row.id] = loop.create_future()
-                    if row.id in early:
-                        waiting[row.id].set_result(early.pop(row.id))
-
                 t0 = time.perf_counter()
-                row = await bench.core.sessions.create(user, on_reserved=on_reserved)
+                row = await bench.core.sessions.reserve(user)
+                waiting[row.id] = loop.create_future()
+                if row.id in early:
+                    waiting[row.id].set_result(early.pop(row.id))
                 created.append(row.id)
                 t_qr, source = await asyncio.wait_for(waiting[row.id], 15 + 2 * ctx.qr_delay)
                 samples.append(t_qr - t0)

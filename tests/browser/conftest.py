@@ -70,6 +70,8 @@ def app_env(tmp_path_factory) -> dict[str, str]:
         WAHAWEB_SIM_API_KEY=SIM_API_KEY,
         WAHAWEB_SIM_TIME_SCALE="6",
         WAHAWEB_METRICS_TOKEN=METRICS_TOKEN,
+        # Every test signs up from 127.0.0.1: the per-client sign-up limit is tested in tests/api.
+        WAHAWEB_SIGN_UP_RATE="1000/hour",
         REFLEX_TELEMETRY_ENABLED="false",
         REFLEX_USE_SYSTEM_BUN="1",
         PYTHONUNBUFFERED="1",

@@ -14,6 +14,7 @@ import pytest
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
+from wahaweb.composition import create_core
 from wahaweb.core.clock import FakeClock
 from wahaweb.core.container import Core
 from wahaweb.core.models import User
@@ -90,7 +91,7 @@ async def make_core(clock) -> AsyncIterator[CoreFactory]:
                       **kwargs) -> Core:
         kwargs.setdefault("password_hasher", fast_hasher())
         kwargs.setdefault("retry_waits", (0, 0))
-        core = await Core.create(settings, clock=clock if use_clock else None, rate_limits=rate_limits, **kwargs)
+        core = await create_core(settings, clock=clock if use_clock else None, rate_limits=rate_limits, **kwargs)
         built.append(core)
         return core
 
@@ -111,6 +112,12 @@ async def register(core: Core, email: str, plan: str | None = "keep") -> User:
     if plan != "keep":
         user = await core.admin.set_plan(await an_admin(core), user.id, plan)
     return user
+
+
+async def reach(core: Core, user: User, session_id: str, waha_status: str):
+    """Wait until the (embedded) WAHA shows `waha_status`, then store it with one status check."""
+    await core.demo.simulator.wait_for_status(session_id, waha_status)
+    return await core.sessions.status(user, session_id)
 
 
 async def an_admin(core: Core) -> User:
@@ -151,7 +158,8 @@ class SwitchableTransport(httpx.AsyncBaseTransport):
 
 
 async def sim_names(core_or_sim) -> set[str]:
-    sim = getattr(core_or_sim, "simulator", None) or core_or_sim
+    demo = getattr(core_or_sim, "demo", None)
+    sim = demo.simulator if demo is not None else core_or_sim
     return set(sim.engine.sessions)
 
 
@@ -161,7 +169,7 @@ async def db_rows(core: Core):
 
 async def assert_no_orphans(core: Core, sim=None) -> None:
     """Every WAHA session has its row; every row that is not failed/creating exists on WAHA."""
-    sim = sim or core.simulator
+    sim = sim or core.demo.simulator
     names = set(sim.engine.sessions)
     rows = {r.id: r for r in await db_rows(core)}
     assert names <= set(rows), f"WAHA sessions without a row: {names - set(rows)}"

@@ -43,7 +43,7 @@ async def test_signups_get_the_configured_plan(make_core, sqlite_url, tmp_path):
     ("not-an-email", PASSWORD, "email", "valid email"),
     ("a@b", PASSWORD, "email", "valid email"),
     ("a b@example.com", PASSWORD, "email", "valid email"),
-    ("x" * 250 + "@example.com", PASSWORD, "email", "valid email"),
+    ("x" * 250 + "@example.com", PASSWORD, "email", "at most 254"),
     ("ok@example.com", "", "password", "Choose a password"),
     ("ok@example.com", "short1234", "password", "at least 10"),
     ("ok@example.com", "x" * 300, "password", "at most"),
@@ -123,7 +123,7 @@ async def test_disabled_user_tokens_stop_at_once(core):
         await core.accounts.authenticate(signed.token)
     # An object the UI still holds is not enough either: every action re-reads the user.
     with pytest.raises(AuthError, match="disabled"):
-        await core.sessions.list(user)
+        await core.sessions.of_user(user)
     with pytest.raises(AuthError, match="disabled"):
         await core.accounts.sign_in("victim@example.com", PASSWORD)
     # Re-enabled: old tokens were revoked, a new sign-in works.
@@ -154,18 +154,20 @@ async def test_sign_in_throttled_per_account(core, clock):
 
 
 async def test_sign_in_throttled_per_client(core, clock):
-    for name in ("a", "b", "c", "d", "e", "f"):
+    """One client may not spray passwords across accounts: 20 attempts in 15 minutes, all counted."""
+    names = [f"u{i}" for i in range(21)]
+    for name in names:
         await register(core, f"{name}@example.com")
-    for name in ("a", "b", "c", "d", "e"):  # one failure on each of five accounts, same client
+    for name in names[:20]:  # one failure on each of twenty accounts, same client
         with pytest.raises(AuthError):
             await core.accounts.sign_in(f"{name}@example.com", "wrong password!", client="10.0.0.9")
     with pytest.raises(RateLimited) as info:
-        await core.accounts.sign_in("f@example.com", PASSWORD, client="10.0.0.9")
+        await core.accounts.sign_in("u20@example.com", PASSWORD, client="10.0.0.9")
     assert info.value.retry_after_seconds == 900
-    # Another client is not affected, and neither is the account f.
-    assert (await core.accounts.sign_in("f@example.com", PASSWORD, client="10.0.0.10")).token
+    # Another client is not affected, and neither is the account u20.
+    assert (await core.accounts.sign_in("u20@example.com", PASSWORD, client="10.0.0.10")).token
     clock.advance(15 * 60 + 1)
-    assert (await core.accounts.sign_in("f@example.com", PASSWORD, client="10.0.0.9")).token
+    assert (await core.accounts.sign_in("u20@example.com", PASSWORD, client="10.0.0.9")).token
 
 
 async def test_successful_sign_in_clears_account_failures(core):
@@ -218,3 +220,77 @@ async def test_usage_counts_only_active_sessions(core):
     user = await register(core, "usage@example.com", plan="Basic")
     usage = await core.accounts.usage(user)
     assert (usage.active, usage.limit, usage.plan_name, usage.text) == (0, 3, "Basic", "0 / 3")
+
+
+class CountingHasher:
+    """Wraps the test hasher and counts how many passwords were actually judged."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.judged = 0
+
+    def hash(self, password):
+        return self.inner.hash(password)
+
+    def verify(self, password, hashed):
+        self.judged += 1
+        return self.inner.verify(password, hashed)
+
+    def verify_and_update(self, password, hashed):
+        self.judged += 1
+        return self.inner.verify_and_update(password, hashed)
+
+
+async def test_concurrent_wrong_sign_ins_leave_at_most_five_judged(make_core, sqlite_url):
+    """The attempt is counted before the slow hash, atomically: concurrency does not buy guesses."""
+    import asyncio
+
+    hasher = CountingHasher(fast_hasher())
+    core = await make_core(embedded_settings(sqlite_url), password_hasher=hasher)
+    await register(core, "target@example.com")
+    hasher.judged = 0
+    guesses = [f"guess number {i}" for i in range(29)] + [PASSWORD]  # the right one is among them
+    results = await asyncio.gather(
+        *(core.accounts.sign_in("target@example.com", pw, client=f"c{i}") for i, pw in enumerate(guesses)),
+        return_exceptions=True)
+    assert hasher.judged <= 5
+    assert sum(1 for r in results if isinstance(r, RateLimited)) >= 25
+
+
+async def test_concurrent_sign_ups_from_one_client_are_limited(core):
+    import asyncio
+
+    results = await asyncio.gather(
+        *(core.accounts.register(f"n{i}@example.com", PASSWORD, client="198.51.100.7") for i in range(12)),
+        return_exceptions=True)
+    made = [r for r in results if isinstance(r, User)]
+    limited = [r for r in results if isinstance(r, RateLimited)]
+    assert len(made) == 5 and len(limited) == 7
+    assert limited[0].name == "sign_up"
+    # Another client still may.
+    assert isinstance(await core.accounts.register("other@example.com", PASSWORD, client="198.51.100.8"), User)
+
+
+@pytest.mark.parametrize("email", [
+    "adm\x00in@example.com",          # NUL
+    "ad\u200bmin@example.com",        # zero-width space
+    "ad\u2060min@example.com",        # word joiner
+    "ad\u00admin@example.com",        # soft hyphen
+    "adm\ufffdin@example.com",        # what invalid UTF-8 decodes to
+    "\u0430dmin@example.com",         # Cyrillic a: a homoglyph of "admin"
+    "admin@ex\u0430mple.com",         # homoglyph in the domain
+    "ad\u202emin@example.com",        # right-to-left override
+])
+async def test_look_alike_emails_are_refused_with_a_clear_message(core, email):
+    with pytest.raises(ValidationFailed) as info:
+        await core.accounts.register(email, PASSWORD)
+    assert info.value.field == "email"
+    assert "invisible" in str(info.value) or "Latin letters" in str(info.value)
+
+
+async def test_full_width_letters_are_folded_not_refused(core):
+    """NFKC turns compatibility forms into the plain letters an operator would read."""
+    user = await core.accounts.register("\uff41lice@example.com", PASSWORD)  # full-width a
+    assert user.email == "alice@example.com"
+    with pytest.raises(ValidationFailed, match="already exists"):
+        await core.accounts.register("alice@example.com", PASSWORD)

@@ -73,7 +73,7 @@ async def test_metrics_count_sessions_and_time_creates(admin_core):
     user = await register(core, "metrics@example.com", plan="Pro")
     for _ in range(3):
         await core.sessions.create(user)
-    row = (await core.sessions.list(user))[0]
+    row = (await core.sessions.of_user(user))[0]
     await core.sessions.stop(user, row.id)
     metrics = await core.admin.metrics(admin)
     assert metrics.users == 2
@@ -83,3 +83,31 @@ async def test_metrics_count_sessions_and_time_creates(admin_core):
     assert 0 < metrics.create_ms_p50 <= metrics.create_ms_p95 <= metrics.create_ms_max
     assert metrics.as_json()["sessions_by_status"]["creating"] == 0
     assert (await core.metrics()).creates_by_outcome == {"ok": 3}
+
+
+async def test_disabling_a_user_signs_him_out_and_stops_his_sessions_on_waha(admin_core):
+    from wahaweb.core.errors import AuthError
+
+    core = admin_core
+    admin = await register(core, "admin@example.com")
+    alice = await register(core, "alice@example.com", plan="Pro")
+    token = (await core.accounts.sign_in("alice@example.com", "correct horse battery")).token
+    first = await core.sessions.create(alice, "one")
+    second = await core.sessions.create(alice, "two")
+    sim = core.demo.simulator
+    assert {sim.engine.sessions[s.id].status for s in (first, second)} != {"STOPPED"}
+
+    await core.admin.set_active(admin, alice.id, False)
+
+    with pytest.raises(AuthError):
+        await core.accounts.authenticate(token)
+    for row in (first, second):
+        assert sim.engine.sessions[row.id].status == "STOPPED"  # stopped on WAHA, not only here
+        assert (await core.sessions.get_row(row.id)).status == "stopped"
+        trail = await core.audit.for_session(row.id)
+        assert any(e.action == "stop" and "account disabled" in (e.detail or "") for e in trail)
+
+    await core.admin.set_active(admin, alice.id, True)  # re-enabling starts nothing by itself
+    for row in (first, second):
+        assert sim.engine.sessions[row.id].status == "STOPPED"
+        assert (await core.sessions.get_row(row.id)).status == "stopped"

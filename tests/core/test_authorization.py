@@ -11,7 +11,7 @@ from wahaweb.core import status as st
 from wahaweb.core.errors import AuthError, NotFound, PermissionDenied
 from wahaweb.core.ratelimit import RateLimits
 
-from .conftest import embedded_settings, register
+from .conftest import embedded_settings, reach, register
 
 MISSING = "session_1_1767268800_zzzzzzzzzzzz"
 
@@ -19,7 +19,6 @@ ACTIONS = {
     "get": lambda s, actor, sid: s.get(actor, sid),
     "history": lambda s, actor, sid: s.history(actor, sid),
     "status": lambda s, actor, sid: s.status(actor, sid),
-    "wait_for_status": lambda s, actor, sid: s.wait_for_status(actor, sid, ["pairing"], max_wait=0.5, interval=0.01),
     "qr": lambda s, actor, sid: s.qr(actor, sid),
     "request_pairing_code": lambda s, actor, sid: s.request_pairing_code(actor, sid, "+628123456789"),
     "simulate_scan": lambda s, actor, sid: s.simulate_scan(actor, sid),
@@ -39,7 +38,7 @@ async def world(make_core, sqlite_url):
     owner = await register(core, "owner@example.com")
     other = await register(core, "other@example.com")
     row = await core.sessions.create(owner, "owner's phone")
-    row = await core.sessions.wait_for_status(owner, row.id, ["pairing"], interval=0.01)
+    row = await reach(core, owner, row.id, "SCAN_QR_CODE")
     assert row.status == st.PAIRING
     return core, {"owner": owner, "other": other, "admin": admin}, row
 
@@ -56,7 +55,7 @@ async def test_authorization_matrix(world, who, action):
         actor = people["owner"]  # the UI may still hold the object: it must not be enough
     else:
         actor = people[who]
-    before = core.simulator.status(row.id)
+    before = core.demo.simulator.status(row.id)
 
     if who in ("owner", "admin"):
         await call(core.sessions, actor, row.id)  # allowed
@@ -66,7 +65,7 @@ async def test_authorization_matrix(world, who, action):
     with pytest.raises(expected) as refused:
         await call(core.sessions, actor, row.id)
     # Nothing happened: the row and the WAHA session are as they were.
-    assert core.simulator.status(row.id) == before
+    assert core.demo.simulator.status(row.id) == before
     assert (await core.sessions.get_row(row.id)) is not None
     if who == "other":
         with pytest.raises(NotFound) as missing:
@@ -87,7 +86,7 @@ async def test_listing_and_admin_views(world, who):
     if who == "disabled":
         await core.admin.set_active(people["admin"], people["owner"].id, False)
     admin_calls = [
-        lambda: core.sessions.list_all(actor),
+        lambda: core.sessions.all_with_owners(actor),
         lambda: core.admin.list_users(actor),
         lambda: core.admin.set_plan(actor, people["other"].id, "Pro"),
         lambda: core.admin.set_active(actor, people["other"].id, True),
@@ -96,14 +95,14 @@ async def test_listing_and_admin_views(world, who):
         lambda: core.admin.plans(actor),
     ]
     if who in ("signed_out", "disabled"):
-        for call in [lambda: core.sessions.list(actor), lambda: core.accounts.usage(actor), *admin_calls]:
+        for call in [lambda: core.sessions.of_user(actor), lambda: core.accounts.usage(actor), *admin_calls]:
             with pytest.raises(AuthError):
                 await call()
         return
-    mine = await core.sessions.list(actor)
+    mine = await core.sessions.of_user(actor)
     assert [r.id for r in mine] == ([row.id] if who == "owner" else [])
     if who == "admin":
-        everything = await core.sessions.list_all(actor)
+        everything = await core.sessions.all_with_owners(actor)
         assert [(x.session.id, x.owner_email) for x in everything] == [(row.id, "owner@example.com")]
         for call in admin_calls:
             await call()

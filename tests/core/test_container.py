@@ -18,22 +18,23 @@ CORE_DIR = pathlib.Path(__file__).resolve().parents[2] / "wahaweb" / "core"
 
 
 async def test_embedded_mode_builds_the_simulator(core):
-    assert core.embedded and core.simulator is not None
-    assert core.simulator.config.api_key == SIM_KEY
+    assert core.embedded and core.demo.simulator is not None
+    assert core.demo.simulator.config.api_key == SIM_KEY
     assert core.waha.base_url == EMBEDDED_WAHA_URL
     assert core.sessions.demo_mode
     assert isinstance(core.limiter.storage, ClockedMemoryStorage)
     info = await core.server_info()
     assert info.embedded and info.reachable and info.version and info.url == "embedded WAHA simulator"
     health = await core.health()
-    assert health.ok and health.as_json() == {"status": "ok", "db": "ok", "waha": "ok"}
+    assert health.ok and health.as_json(details=True) == {"status": "ok", "db": "ok", "waha": "ok"}
+    assert health.as_json() == {"status": "ok"}  # strangers learn nothing more
 
 
 async def test_real_waha_mode_has_no_simulator_and_reports_unreachable(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'lazy.db'}"
     core = Core.from_settings(remote_settings(url, waha_url="http://127.0.0.1:9"), retry_waits=())
     try:
-        assert core.simulator is None and not core.embedded and not core.sessions.demo_mode
+        assert core.demo is None and not core.embedded and not core.sessions.demo_mode
         assert not (tmp_path / "lazy.db").exists(), "from_settings must not do I/O"
         await core.migrate()
         assert (tmp_path / "lazy.db").exists()

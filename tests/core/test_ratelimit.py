@@ -8,7 +8,7 @@ from wahaweb.core.clock import FakeClock
 from wahaweb.core.errors import RateLimited
 from wahaweb.core.ratelimit import RateLimiter, RateLimits
 
-from .conftest import embedded_settings, register
+from .conftest import embedded_settings, reach, register
 
 
 async def _limiter_boundaries(limiter: RateLimiter, clock: FakeClock) -> None:
@@ -72,10 +72,10 @@ async def test_sixth_create_in_a_minute_is_refused_then_allowed(make_core, sqlit
     assert info.value.name == "create"
     assert info.value.retry_after_seconds == 30
     assert "30 seconds" in str(info.value)
-    assert len(await core.sessions.list(user)) == 5  # the refusal reserved nothing
+    assert len(await core.sessions.of_user(user)) == 5  # the refusal reserved nothing
     clock.advance(30.001)
     await core.sessions.create(user)
-    assert len(await core.sessions.list(user)) == 6
+    assert len(await core.sessions.of_user(user)) == 6
     refused = [e for e in await core.audit.recent(50, action="create") if e.outcome == "refused"]
     assert len(refused) == 1 and "Please wait 30 seconds" in refused[0].detail
 
@@ -99,7 +99,7 @@ async def test_eleventh_qr_in_a_minute_is_refused_then_allowed(make_core, sqlite
     core = await make_core(embedded_settings(sqlite_url, sim_time_scale=1.0))  # QR lives 60 s: no rotation
     user = await register(core, "qr@example.com")
     row = await core.sessions.create(user)
-    await core.sessions.wait_for_status(user, row.id, ["pairing"], interval=0.01)
+    await reach(core, user, row.id, "SCAN_QR_CODE")
     for _ in range(10):
         assert (await core.sessions.qr(user, row.id)).data_url.startswith("data:image/png;base64,")
     with pytest.raises(RateLimited) as info:

@@ -14,7 +14,7 @@ import pytest
 from wahaweb.core import status as st
 from wahaweb.core.errors import InvalidState, NotFound, PlanLimitReached, ValidationFailed, WahaProblem
 from wahaweb.core.ratelimit import RateLimits
-from wahaweb.core.sessions import META_SESSION_ID, META_USER_EMAIL, META_USER_ID
+from wahaweb.core.constants import META_SESSION_ID, META_USER_EMAIL, META_USER_ID
 from wahaweb.simulator import Simulator, SimulatorConfig
 
 from .conftest import (
@@ -22,6 +22,7 @@ from .conftest import (
     SwitchableTransport,
     assert_no_orphans,
     embedded_settings,
+    reach,
     register,
     remote_settings,
 )
@@ -46,12 +47,12 @@ async def test_create_reserves_then_starts_on_waha_with_metadata(core):
     assert row.label == "Sales phone"
     assert row.user_id == user.id
     assert row.created_at.tzinfo is not None
-    sim_session = core.simulator.session(row.id)
+    sim_session = core.demo.simulator.session(row.id)
     assert sim_session is not None
     assert sim_session.config["metadata"] == {META_USER_ID: str(user.id), META_USER_EMAIL: user.email,
                                               META_SESSION_ID: row.id}
     assert "webhooks" not in sim_session.config  # no public URL configured
-    posts = [r for r in core.simulator.requests if r["method"] == "POST" and r["path"] == "/api/sessions"]
+    posts = [r for r in core.demo.simulator.requests if r["method"] == "POST" and r["path"] == "/api/sessions"]
     assert len(posts) == 1 and posts[0]["status"] == 201
     # The status history of the row is in the audit trail.
     history = await core.sessions.history(user, row.id)
@@ -63,7 +64,7 @@ async def test_create_sends_the_webhook_when_a_public_url_is_set(make_core, sqli
     core = await make_core(embedded_settings(sqlite_url, public_url="https://wahaweb.example.com"))
     user = await register(core, "hook@example.com")
     row = await core.sessions.create(user)
-    hooks = core.simulator.session(row.id).config["webhooks"]
+    hooks = core.demo.simulator.session(row.id).config["webhooks"]
     secret = await core.webhook_secret()
     assert hooks == [{"url": "https://wahaweb.example.com/api/waha/webhook", "events": ["session.status"],
                       "hmac": {"key": secret}}]
@@ -76,7 +77,7 @@ async def test_create_validates_the_label(core, label):
     with pytest.raises(ValidationFailed) as info:
         await core.sessions.create(user, label)
     assert info.value.field == "label"
-    assert core.simulator.engine.sessions == {}
+    assert core.demo.simulator.engine.sessions == {}
 
 
 async def test_create_logs_one_structured_line_and_an_audit_event(core, caplog):
@@ -121,7 +122,7 @@ async def test_plan_limit(fast, plan, limit):
     assert f"allows {limit} active session" in text
     assert (f"the {plan} plan" in text) if plan else ("no plan" in text)
     assert "Stop or delete a session" in text and "larger plan" in text
-    assert len(fast.simulator.engine.sessions) == limit
+    assert len(fast.demo.simulator.engine.sessions) == limit
     assert (await fast.accounts.usage(user)).text == f"{limit} / {limit}"
 
 
@@ -140,11 +141,11 @@ async def test_stopped_and_failed_sessions_free_their_slot(fast):
     first = await fast.sessions.create(user)
     await fast.sessions.stop(user, first.id)
     second = await fast.sessions.create(user)
-    fast.simulator.fail(second.id)
+    fast.demo.simulator.fail(second.id)
     assert (await fast.sessions.status(user, second.id)).status == st.FAILED
     third = await fast.sessions.create(user)
     assert (await fast.accounts.usage(user)).active == 1
-    assert {r.status for r in await fast.sessions.list(user)} == {st.STOPPED, st.FAILED, st.STARTING}
+    assert {r.status for r in await fast.sessions.of_user(user)} == {st.STOPPED, st.FAILED, st.STARTING}
     assert third.status == st.STARTING
 
 
@@ -153,7 +154,7 @@ async def test_stop_create_restart_cannot_beat_the_limit(fast, action):
     user = await register(fast, "sneaky@example.com")  # Free: 1
     old = await fast.sessions.create(user)
     if action == "logout_failed":
-        fast.simulator.fail(old.id)
+        fast.demo.simulator.fail(old.id)
         await fast.sessions.status(user, old.id)
     else:
         await fast.sessions.stop(user, old.id)
@@ -163,10 +164,10 @@ async def test_stop_create_restart_cannot_beat_the_limit(fast, action):
             await fast.sessions.logout(user, old.id)
         else:
             await getattr(fast.sessions, action)(user, old.id)
-    rows = {r.id: r.status for r in await fast.sessions.list(user)}
+    rows = {r.id: r.status for r in await fast.sessions.of_user(user)}
     assert rows[new.id] == st.STARTING and rows[old.id] in (st.STOPPED, st.FAILED)
     assert (await fast.accounts.usage(user)).active == 1
-    assert fast.simulator.status(old.id) in ("STOPPED", "FAILED")
+    assert fast.demo.simulator.status(old.id) in ("STOPPED", "FAILED")
     # Once the other one is gone, the old one may come back.
     await fast.sessions.delete(user, new.id)
     if action == "logout_failed":
@@ -179,9 +180,9 @@ async def test_stop_create_restart_cannot_beat_the_limit(fast, action):
 # ----------------------------------------------------------------- lifecycle
 async def test_lifecycle_keeps_db_and_waha_in_step(fast):
     user = await register(fast, "life@example.com", plan=None)
-    sessions, sim = fast.sessions, fast.simulator
+    sessions, sim = fast.sessions, fast.demo.simulator
     row = await sessions.create(user)
-    row = await sessions.wait_for_status(user, row.id, ["pairing"], interval=0.01)
+    row = await reach(fast, user, row.id, "SCAN_QR_CODE")
     assert row.status == st.PAIRING and sim.status(row.id) == "SCAN_QR_CODE"
     qr = await sessions.qr(user, row.id)
     assert qr.mimetype == "image/png" and qr.data_url.startswith("data:image/png;base64,")
@@ -199,7 +200,7 @@ async def test_lifecycle_keeps_db_and_waha_in_step(fast):
     assert row.status == st.STOPPED and sim.status(row.id) == "STOPPED"
     row = await sessions.start(user, row.id)
     assert row.status == st.STARTING
-    row = await sessions.wait_for_status(user, row.id, ["connected"], interval=0.01)
+    row = await reach(fast, user, row.id, "WORKING")
     assert row.status == st.CONNECTED  # the phone stayed linked across stop/start
 
     row = await sessions.restart(user, row.id)
@@ -221,31 +222,31 @@ async def test_lifecycle_keeps_db_and_waha_in_step(fast):
 async def test_start_on_failed_session_restarts_it_on_waha(fast):
     user = await register(fast, "failed@example.com")
     row = await fast.sessions.create(user)
-    fast.simulator.fail(row.id)
+    fast.demo.simulator.fail(row.id)
     assert (await fast.sessions.status(user, row.id)).status == st.FAILED
     row = await fast.sessions.start(user, row.id)  # WAHA's start would say "already started"
     assert row.status == st.STARTING and row.last_error is None
-    assert await fast.simulator.wait_for_status(row.id, "SCAN_QR_CODE", timeout=2) == "SCAN_QR_CODE"
+    assert await fast.demo.simulator.wait_for_status(row.id, "SCAN_QR_CODE", timeout=2) == "SCAN_QR_CODE"
 
 
 async def test_start_recreates_a_session_deleted_on_waha(fast):
     user = await register(fast, "gone@example.com")
     row = await fast.sessions.create(user)
     await fast.sessions.stop(user, row.id)
-    fast.simulator.engine.delete(row.id)
+    fast.demo.simulator.engine.delete(row.id)
     row = await fast.sessions.start(user, row.id)
     assert row.status == st.STARTING
-    assert fast.simulator.session(row.id).config["metadata"][META_SESSION_ID] == row.id
+    assert fast.demo.simulator.session(row.id).config["metadata"][META_SESSION_ID] == row.id
 
 
 async def test_status_of_a_session_deleted_on_waha_is_failed(fast):
     user = await register(fast, "vanished@example.com")
     row = await fast.sessions.create(user)
-    fast.simulator.engine.delete(row.id)
+    fast.demo.simulator.engine.delete(row.id)
     row = await fast.sessions.status(user, row.id)
     assert row.status == st.FAILED and "no longer exists" in row.last_error
     await fast.sessions.delete(user, row.id)  # a 404 on WAHA is fine for delete
-    assert await fast.sessions.list(user) == []
+    assert await fast.sessions.of_user(user) == []
 
 
 @pytest.mark.parametrize("phone", ["", "12345", "+1234567", "1234567890123456", "62 812 3456", "+62-8123456789",
@@ -258,42 +259,11 @@ async def test_pairing_code_phone_is_validated(fast, phone):
     assert info.value.field == "phone" and "8 to 15 digits" in str(info.value)
 
 
-async def test_wait_for_status_returns_as_soon_as_the_target_is_reached(fast):
-    user = await register(fast, "waiter@example.com")
-    row = await fast.sessions.create(user)  # the simulator shows a QR 20 ms after start
-    started = time.perf_counter()
-    row = await fast.sessions.wait_for_status(user, row.id, ["SCAN_QR_CODE"], max_wait=3.0, interval=0.3)
-    elapsed = time.perf_counter() - started
-    assert row.status == st.PAIRING
-    assert elapsed < 0.6, f"took {elapsed:.3f} s: it must return at the first poll that sees the status"
-
-
-async def test_wait_for_status_polls_at_the_interval_and_gives_up_at_max_wait(make_core, sqlite_url):
-    fake_now = [0.0]
-    slept: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        slept.append(seconds)
-        fake_now[0] += seconds
-        await asyncio.sleep(0)
-
-    core = await make_core(embedded_settings(sqlite_url), sleep=fake_sleep, monotonic=lambda: fake_now[0])
-    user = await register(core, "patient@example.com")
-    row = await core.sessions.create(user)
-    polls_before = len(core.simulator.requests)
-    row = await core.sessions.wait_for_status(user, row.id, ["connected"], max_wait=3.0, interval=0.3)
-    assert row.status != st.CONNECTED  # nobody scanned
-    assert sum(slept) == pytest.approx(3.0)
-    assert all(s <= 0.3 + 1e-9 for s in slept) and len(slept) == 10
-    gets = [r for r in core.simulator.requests[polls_before:] if r["method"] == "GET"]
-    assert len(gets) == 11  # one poll at start, one after each sleep
-
-
 async def test_simulate_scan_only_in_demo_mode(make_core, sqlite_url):
     sim = Simulator(SimulatorConfig(api_key=SIM_KEY, qr_delay=0.01))
     try:
         core = await make_core(remote_settings(sqlite_url), waha_transport=httpx.ASGITransport(app=sim.app))
-        assert core.simulator is None and not core.sessions.demo_mode
+        assert core.demo is None and not core.sessions.demo_mode
         user = await register(core, "real@example.com")
         row = await core.sessions.create(user)
         with pytest.raises(InvalidState, match="built-in WAHA simulator"):
@@ -314,10 +284,10 @@ async def test_simulate_scan_when_not_pairing_is_a_clear_refusal(fast):
 async def test_waha_503_then_success(make_core, sqlite_url):
     core = await make_core(embedded_settings(sqlite_url), retry_waits=(0, 0))
     user = await register(core, "retry@example.com")
-    core.simulator.inject(status=503, count=1, path_prefix="/api/sessions")
+    core.demo.simulator.inject(status=503, count=1, path_prefix="/api/sessions")
     row = await core.sessions.create(user)
     assert row.status == st.STARTING
-    posts = [r["status"] for r in core.simulator.requests if r["method"] == "POST" and r["path"] == "/api/sessions"]
+    posts = [r["status"] for r in core.demo.simulator.requests if r["method"] == "POST" and r["path"] == "/api/sessions"]
     assert posts == [503, 201]
     await assert_no_orphans(core)
 
@@ -327,21 +297,21 @@ async def test_waha_down_fails_the_row_and_frees_the_slot(make_core, sqlite_url,
     core = await make_core(embedded_settings(sqlite_url), retry_waits=(0, 0))
     user = await register(core, "down@example.com")  # Free: 1
     if how == "refused":
-        core.simulator.inject(refuse_seconds=30)
+        core.demo.simulator.inject(refuse_seconds=30)
     else:
-        core.simulator.inject(status=503, count=1000)
+        core.demo.simulator.inject(status=503, count=1000)
     with pytest.raises(WahaProblem) as info:
         await core.sessions.create(user)
     message = str(info.value)
     assert "WAHA" in message and ("unreachable" in message or "unavailable" in message)
     assert SIM_KEY not in message
-    rows = await core.sessions.list(user)
+    rows = await core.sessions.of_user(user)
     assert len(rows) == 1 and rows[0].status == st.FAILED and rows[0].last_error
     assert (await core.accounts.usage(user)).active == 0
-    assert core.simulator.engine.sessions == {}
+    assert core.demo.simulator.engine.sessions == {}
     assert (await core.audit.recent(1, action="create"))[0].outcome == "failed"
     # WAHA is back: the freed slot is usable at once.
-    core.simulator.clear_faults()
+    core.demo.simulator.clear_faults()
     row = await core.sessions.create(user)
     assert row.status == st.STARTING
     await assert_no_orphans(core)
@@ -358,7 +328,7 @@ async def test_waha_401_gives_a_clear_operator_message(make_core, sqlite_url):
         assert info.value.status_code == 401
         assert "WAHA_API_KEY" in str(info.value) and "401" in str(info.value)
         assert "a-wrong-key" not in str(info.value) and "the-real-key" not in str(info.value)
-        rows = await core.sessions.list(user)
+        rows = await core.sessions.of_user(user)
         assert [r.status for r in rows] == [st.FAILED]
         assert (await core.accounts.usage(user)).active == 0
         assert sim.engine.sessions == {}
@@ -421,7 +391,7 @@ async def test_create_that_never_reached_waha_leaves_nothing_behind(make_core, s
             await core.sessions.create(user)
         assert time.perf_counter() - started < 1.5
         assert sim.engine.sessions == {}
-        rows = await core.sessions.list(user)
+        rows = await core.sessions.of_user(user)
         assert [r.status for r in rows] == [st.FAILED]
         assert (await core.accounts.usage(user)).active == 0
         await assert_no_orphans(core, sim)
@@ -437,7 +407,7 @@ async def test_row_deleted_during_create_is_deleted_on_waha_too(make_core, sqlit
     async def hook(request, forward):
         if request.method == "POST" and request.url.path == "/api/sessions":
             core, user = holder["core"], holder["user"]
-            (row,) = await core.sessions.list(user)
+            (row,) = await core.sessions.of_user(user)
             await core.sessions.delete(user, row.id)  # the user deletes it while WAHA creates it
         return await forward(request)
 
@@ -448,7 +418,7 @@ async def test_row_deleted_during_create_is_deleted_on_waha_too(make_core, sqlit
         with pytest.raises(InvalidState, match="deleted while it was being created"):
             await core.sessions.create(holder["user"])
         assert sim.engine.sessions == {}
-        assert await core.sessions.list(holder["user"]) == []
+        assert await core.sessions.of_user(holder["user"]) == []
     finally:
         await sim.aclose()
 
@@ -457,7 +427,7 @@ async def test_stop_when_waha_is_down_is_a_clear_error_and_changes_nothing(make_
     core = await make_core(embedded_settings(sqlite_url), retry_waits=(0, 0))
     user = await register(core, "stopdown@example.com")
     row = await core.sessions.create(user)
-    core.simulator.inject(refuse_seconds=30)
+    core.demo.simulator.inject(refuse_seconds=30)
     for action in ("stop", "delete", "status"):
         with pytest.raises(WahaProblem, match="unreachable"):
             await getattr(core.sessions, action)(user, row.id)
@@ -468,7 +438,7 @@ async def test_start_when_waha_is_down_undoes_the_reservation(fast):
     user = await register(fast, "undo@example.com")
     row = await fast.sessions.create(user)
     await fast.sessions.stop(user, row.id)
-    fast.simulator.inject(refuse_seconds=30)
+    fast.demo.simulator.inject(refuse_seconds=30)
     with pytest.raises(WahaProblem):
         await fast.sessions.start(user, row.id)
     row = await fast.sessions.get(user, row.id)
@@ -506,7 +476,7 @@ async def test_engine_helpers(fast, clock):
     user = await register(fast, "helpers@example.com", plan=None)
     a = await fast.sessions.create(user)
     await fast.sessions.create(user)
-    await fast.sessions.wait_for_status(user, a.id, ["pairing"], interval=0.01)
+    await reach(fast, user, a.id, "SCAN_QR_CODE")
     assert {r.id for r in await fast.sessions.rows_in([st.PAIRING])} == {a.id}
     assert len(await fast.sessions.rows_in()) == 2
     qr = await fast.sessions.fetch_qr(a.id)  # no rate limit, no actor
@@ -525,7 +495,7 @@ async def test_reconcile_creating_adopts_or_fails_stale_reservations(fast, clock
         for sid in (made, lost):
             s.add(WaSession(id=sid, user_id=user.id, status=st.CREATING, created_at=now, updated_at=now,
                             status_changed_at=now))
-    fast.simulator.engine.create(made, {"metadata": {META_SESSION_ID: made}}, start=True)
+    fast.demo.simulator.engine.create(made, {"metadata": {META_SESSION_ID: made}}, start=True)
     assert await fast.sessions.reconcile_creating(older_than=60) == []  # too young
     clock.advance(61)
     changes = {c.session_id: c.new_status for c in await fast.sessions.reconcile_creating(older_than=60)}
@@ -534,20 +504,22 @@ async def test_reconcile_creating_adopts_or_fails_stale_reservations(fast, clock
     await assert_no_orphans(fast)
 
 
-async def test_auto_restart_counts_and_never_revives_inactive_sessions(fast):
+async def test_auto_restart_counts_restarts_and_a_user_start_resets_them(fast):
     user = await register(fast, "stuck@example.com")
     row = await fast.sessions.create(user)
-    change = await fast.sessions.auto_restart(row.id, "stuck in STARTING for 60 s")
+    change = await fast.sessions.auto_restart(row, "stuck in STARTING for 60 s", 1)
     assert change.session.auto_restarts == 1 and change.new_status in st.ACTIVE_STATUSES
     assert [e.detail for e in await fast.sessions.history(user, row.id) if e.action == "auto_restart"] == [
-        "stuck in STARTING for 60 s"]
+        "stuck in STARTING for 60 s (1 of 1)"]
     await fast.sessions.stop(user, row.id)
-    with pytest.raises(InvalidState):
-        await fast.sessions.auto_restart(row.id, "no")
-    assert fast.simulator.status(row.id) == "STOPPED"
     row = await fast.sessions.start(user, row.id)
-    assert row.auto_restarts == 0  # a user action resets the counter
-    assert await fast.sessions.auto_restart("session_1_1767268800_nonexistent0", "x") is None
+    await reach(fast, user, row.id, "SCAN_QR_CODE")
+    await fast.sessions.reset_auto_restarts(row.id)
+    assert (await fast.sessions.get_row(row.id)).auto_restarts == 0
+    gone = await fast.sessions.get_row(row.id)
+    fast.demo.simulator.engine.sessions.pop(row.id)
+    failed = await fast.sessions.auto_restart(gone, "stuck", 1)  # gone from WAHA: failed, not revived
+    assert failed.new_status == st.FAILED
 
 
 async def test_create_is_one_waha_round_trip_without_waiting_for_the_qr(make_core, sqlite_url):
@@ -556,17 +528,17 @@ async def test_create_is_one_waha_round_trip_without_waiting_for_the_qr(make_cor
     core = await make_core(embedded_settings(sqlite_url, sim_qr_delay=5.0), rate_limits=UNLIMITED)
     await register(core, "admin@example.com")
     user = await register(core, "perf@example.com", plan="Enterprise")
-    core.simulator.inject(latency_ms=150)
+    core.demo.simulator.inject(latency_ms=150)
     timings = []
     for _ in range(5):
-        core.simulator.clear_requests()
+        core.demo.simulator.clear_requests()
         started = time.perf_counter()
         row = await core.sessions.create(user)
         timings.append(time.perf_counter() - started)
         assert row.status == st.STARTING  # returned before any QR exists
-        assert [(r["method"], r["path"]) for r in core.simulator.requests] == [("POST", "/api/sessions")]
+        assert [(r["method"], r["path"]) for r in core.demo.simulator.requests] == [("POST", "/api/sessions")]
     assert min(timings) >= 0.15 and max(timings) < 0.6, timings
-    core.simulator.clear_faults()
+    core.demo.simulator.clear_faults()
     events = await core.audit.recent(5, action="create")
     assert all(e.duration_ms >= 150 for e in events)
 
@@ -592,30 +564,24 @@ async def test_a_cancelled_create_still_finishes_in_the_background(make_core, sq
         with pytest.raises(asyncio.CancelledError):
             await task
         await core.sessions.aclose()  # waits for the shielded WAHA call
-        (row,) = await core.sessions.list(user)
+        (row,) = await core.sessions.of_user(user)
         assert row.status == st.STARTING and set(sim.engine.sessions) == {row.id}
     finally:
         await sim.aclose()
 
 
-async def test_on_reserved_sees_the_row_before_waha_answers_and_cannot_break_create(make_core, sqlite_url):
+async def test_reserve_returns_the_row_before_waha_answers_and_the_service_finishes_it(make_core, sqlite_url):
     core = await make_core(embedded_settings(sqlite_url), rate_limits=UNLIMITED)
     user = await register(core, "eager@example.com", plan=None)
-    seen = []
-
-    async def on_reserved(row):
-        seen.append((row.id, row.status, (await core.sessions.get(user, row.id)).status))
-
-    row = await core.sessions.create(user, on_reserved=on_reserved)
-    # The row exists when the callback runs (WAHA is asked meanwhile, so the DB may already say starting).
-    assert [(sid, given) for sid, given, _ in seen] == [(row.id, st.CREATING)]
-    assert seen[0][2] in (st.CREATING, st.STARTING) and row.status == st.STARTING
-
-    async def broken(row):
-        raise RuntimeError("UI bug")
-
-    row = await core.sessions.create(user, on_reserved=broken)
-    assert row.status == st.STARTING and core.simulator.session(row.id) is not None
+    core.demo.simulator.inject(latency_ms=200)
+    row = await core.sessions.reserve(user, "eager")
+    assert row.status == st.CREATING  # returned at once: WAHA has not answered yet
+    assert core.demo.simulator.session(row.id) is None
+    await core.sessions.aclose()  # the provisioning task the service owns finishes by itself
+    assert (await core.sessions.get_row(row.id)).status == st.STARTING
+    assert core.demo.simulator.session(row.id) is not None
+    trail = await core.audit.for_session(row.id)
+    assert [e.outcome for e in trail if e.action == "create"] == ["ok"]
 
 
 async def test_own_answers_older_than_a_webhook_do_not_undo_it(fast, clock):
@@ -634,5 +600,5 @@ async def test_own_answers_older_than_a_webhook_do_not_undo_it(fast, clock):
     row = await fast.sessions.create(user)
     fast.sessions.apply_waha_status = original
     assert row.status == st.PAIRING  # the newer webhook state stands
-    assert fast.simulator.session(row.id) is not None  # and the WAHA session was not deleted
+    assert fast.demo.simulator.session(row.id) is not None  # and the WAHA session was not deleted
     assert (await fast.sessions.status(user, row.id)).status == st.PAIRING  # stale poll: row as it stands

@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 from wahaweb.api import webhook as webhook_route
 from wahaweb.core.clock import utcnow
 from wahaweb.core.container import Core
-from wahaweb.core.live import LiveChange, StatusEngine, set_engine
+from wahaweb.core.live import LiveChange, StatusEngine
 from wahaweb.core.models import User
 from wahaweb.core.ratelimit import RateLimits
 from wahaweb.settings import Settings
@@ -120,13 +120,7 @@ class LiveEnv:
 @pytest.fixture
 async def make_env(tmp_path, clock, monkeypatch) -> AsyncIterator[Any]:
     built: list[tuple[Core, Simulator, StatusEngine]] = []
-    routed: dict[str, Core] = {}
-
-    async def routed_core() -> Core:
-        return routed["core"]
-
-    monkeypatch.setattr(webhook_route, "get_core", routed_core)
-    api = Starlette(routes=webhook_route.routes)
+    api = Starlette(routes=webhook_route.routes)  # the route reads request.app.state.core
 
     async def factory(*, webhooks: bool = True, qr_delay: float = 0.02, time_scale: float = 50.0,
                       sim: Simulator | None = None, database_url: str | None = None, redis_url: str | None = None,
@@ -142,23 +136,21 @@ async def make_env(tmp_path, clock, monkeypatch) -> AsyncIterator[Any]:
         )
         values.update(settings_overrides)
         settings = Settings(**values)
-        core = await Core.create(settings, waha_transport=httpx.ASGITransport(app=sim.app), clock=clock,
-                                 password_hasher=fast_hasher(), retry_waits=(0, 0),
-                                 rate_limits=rate_limits or RateLimits.unlimited())
         kwargs = dict(qr_lifetimes=(60 / time_scale, 20 / time_scale))
         kwargs.update(engine_kwargs or {})
-        engine = StatusEngine.from_core(core, **kwargs)
-        set_engine(core, engine)
+        core = await Core.create(settings, waha_transport=httpx.ASGITransport(app=sim.app), clock=clock,
+                                 password_hasher=fast_hasher(), retry_waits=(0, 0),
+                                 rate_limits=rate_limits or RateLimits.unlimited(), live_options=kwargs)
+        engine = core.live
         recorder = Recorder()
         engine.notifier.add(recorder)
-        if route or "core" not in routed:
-            routed["core"] = core
+        if route or getattr(api.state, "core", None) is None:
+            api.state.core = core
         built.append((core, sim, engine))
         return LiveEnv(core=core, sim=sim, engine=engine, recorder=recorder, clock=clock, api=api)
 
     yield factory
-    for core, sim, engine in reversed(built):
-        await engine.aclose()
+    for core, sim, _ in reversed(built):
         await sim.aclose()
         await core.aclose()
 

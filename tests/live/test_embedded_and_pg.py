@@ -7,9 +7,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from wahaweb.composition import create_core
 from wahaweb.api import webhook as webhook_route
 from wahaweb.core.container import Core
-from wahaweb.core.live import close_live, live_for
 from wahaweb.settings import Settings
 
 from .conftest import SIM_KEY, Recorder, fast_hasher
@@ -20,41 +20,34 @@ async def test_embedded_mode_with_the_simulator_posting_to_the_route_in_process(
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'emb.db'}", waha_url=None,
                         sim_api_key=SIM_KEY, sim_qr_delay=0.02, sim_time_scale=50.0,
                         public_url="http://wahaweb.embedded", webhook_secret=None, redis_url=None)
-    core = await Core.create(settings, password_hasher=fast_hasher(), retry_waits=(0, 0))
+    core = await create_core(settings, password_hasher=fast_hasher(), retry_waits=(0, 0))
     try:
         assert core.embedded
         # What the app does at start: the embedded WAHA posts its webhooks to the route, no network.
-        core.simulator.webhooks.transport = httpx.ASGITransport(app=Starlette(routes=webhook_route.routes))
-
-        async def the_core():
-            return core
-
-        monkeypatch.setattr(webhook_route, "get_core", the_core)
-        engine = live_for(core)
-        assert live_for(core) is engine
+        api = Starlette(routes=webhook_route.routes)
+        api.state.core = core
+        core.demo.deliver_webhooks_to(api)
+        engine = core.live  # the Core owns its one engine
         assert engine.qr.first_lifetime == pytest.approx(60 / 50) and engine.qr.next_lifetime == pytest.approx(20 / 50)
         tab = Recorder()
         engine.notifier.add(tab)
         user = await core.accounts.register("alice@example.com", "correct horse battery")
         sid = (await core.sessions.create(user)).id
-        assert await core.simulator.wait_for_status(sid, "SCAN_QR_CODE") == "SCAN_QR_CODE"
-        await core.simulator.drain_webhooks()
+        assert await core.demo.simulator.wait_for_status(sid, "SCAN_QR_CODE") == "SCAN_QR_CODE"
+        await core.demo.simulator.drain_webhooks()
         await engine.drain()
         assert (await core.sessions.get_row(sid)).status == "pairing"
         [qr] = tab.qrs(sid)
         assert qr.rotation == 1
-        assert all(d["status_code"] == 200 for d in core.simulator.webhook_deliveries)
-        core.simulator.scan(sid)  # the phone scans: WAHA's WORKING event reaches the tab
-        await core.simulator.drain_webhooks()
+        assert all(d["status_code"] == 200 for d in core.demo.simulator.webhook_deliveries)
+        core.demo.simulator.scan(sid)  # the phone scans: WAHA's WORKING event reaches the tab
+        await core.demo.simulator.drain_webhooks()
         assert tab.statuses(sid)[-1] == "connected"
-        # A user action writes the row itself; `announce` pushes it to the tabs.
+        # A user action writes the row itself, and the service announces it to the tabs.
         await core.sessions.stop(user, sid)
-        await core.simulator.drain_webhooks()
-        change = await engine.announce(sid, old_status="connected")
-        assert (change.status, change.changed, change.user_id) == ("stopped", True, user.id)
-        assert tab.statuses(sid)[-1] == "stopped"
+        await core.demo.simulator.drain_webhooks()
+        assert any(c.source == "stop" for c in tab.changes) and tab.statuses(sid)[-1] == "stopped"
     finally:
-        await close_live(core)
         await core.aclose()
 
 

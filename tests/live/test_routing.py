@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from wahaweb.core.live import LiveChange, QrState, UserRouter, audience
+from wahaweb.core.live import LiveChange, QrState, audience
 
 from .conftest import Recorder
 
@@ -25,33 +25,22 @@ def test_audience_is_the_owner_plus_admins_for_status_only():
     assert audience(_change(user_id=2, notify_admins=False), admin_ids=[1]) == {2}
 
 
-async def test_router_delivers_to_each_users_own_tabs():
-    router = UserRouter()
-    alice_tabs, bob_tabs, admin_tab = [Recorder(), Recorder()], [Recorder()], Recorder()
-    for tab in alice_tabs:
-        router.subscribe(2, tab)
-    for tab in bob_tabs:
-        router.subscribe(3, tab)
-    router.subscribe(1, admin_tab, admin=True)
-    await router(_change(user_id=2))
-    await router(_change("qr", user_id=2))
-    await router(_change(user_id=3))
-    assert [[c.user_id for c in t.changes] for t in alice_tabs] == [[2, 2], [2, 2]]
-    assert [c.user_id for c in bob_tabs[0].changes] == [3]
-    assert [(c.kind, c.user_id) for c in admin_tab.changes] == [("status", 2), ("status", 3)]
-    assert router.recipients(_change("qr", user_id=3)) == {3}
+class TabsByUser:
+    """Open tabs by user, fed by the one routing rule (`audience`), as the state layer applies it."""
 
+    def __init__(self) -> None:
+        self.tabs: dict[int, list] = {}
+        self.admins: set[int] = set()
 
-async def test_unsubscribed_tabs_hear_nothing_more():
-    router = UserRouter()
-    tab = Recorder()
-    unsubscribe = router.subscribe(2, tab, admin=True)
-    await router(_change(user_id=5))
-    unsubscribe()
-    await router(_change(user_id=5))
-    await router(_change(user_id=2))
-    assert len(tab.changes) == 1
-    assert router.recipients(_change(user_id=5)) == {5} - {5}  # nobody subscribed any more
+    def subscribe(self, user_id: int, tab, *, admin: bool = False) -> None:
+        self.tabs.setdefault(user_id, []).append(tab)
+        if admin:
+            self.admins.add(user_id)
+
+    async def __call__(self, change: LiveChange) -> None:
+        for user_id in audience(change, self.admins):
+            for tab in self.tabs.get(user_id, []):
+                await tab(change)
 
 
 async def test_two_users_each_see_only_their_own_updates_end_to_end(make_env):
@@ -59,7 +48,7 @@ async def test_two_users_each_see_only_their_own_updates_end_to_end(make_env):
     admin = await env.admin()
     alice = await env.user("alice@example.com")
     bob = await env.user("bob@example.com")
-    router = UserRouter()
+    router = TabsByUser()
     env.engine.notifier.add(router)
     tabs = {name: [Recorder(), Recorder()] for name in ("alice", "bob", "admin")}
     for name, user in (("alice", alice), ("bob", bob), ("admin", admin)):

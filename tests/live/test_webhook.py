@@ -57,6 +57,7 @@ async def _session(env):
     """A session row with no webhooks of its own (the test posts the events)."""
     user = await env.user("alice@example.com")
     row = await env.core.sessions.create(user)
+    env.recorder.changes.clear()  # the service's own announcements of the create
     return user, row
 
 
@@ -268,3 +269,38 @@ async def test_the_rotation_number_comes_from_wahas_status_history(make_env):
     [qr] = env.recorder.qrs(sid)
     assert qr.rotation == 3  # the third QR: it lives 20 s, not 60
     assert dt.timedelta(seconds=19) < qr.expires_at - before < dt.timedelta(seconds=21)
+
+
+async def test_a_replayed_event_without_id_or_timestamp_is_applied_once(quiet):
+    """Older WAHA sends neither `id` nor `timestamp`: the body itself identifies the event."""
+    user, row = await _session(quiet)
+    data = envelope(row.id, "WORKING", me={"id": "628000111333@c.us", "pushName": "Old"})
+    del data["id"], data["timestamp"]
+    body = body_of(data)
+    first = await post_webhook(quiet, body)
+    assert (first.status_code, first.json()["outcome"]) == (200, "applied")
+    quiet.clock.advance(5)
+    for _ in range(3):
+        again = await post_webhook(quiet, body)
+        assert (again.status_code, again.json()["outcome"]) == (200, "duplicate")
+    events = await AuditLog(quiet.core.db).for_session(row.id)
+    assert sum(1 for e in events if e.action == "status" and "-> connected" in (e.detail or "")) == 1
+
+
+async def test_an_unknown_status_is_refused_with_422_and_stored_nowhere(quiet):
+    user, row = await _session(quiet)
+    before = await quiet.row(row.id)
+    for status in ("HACKED", "working", "<script>"):
+        response = await post_webhook(quiet, body_of(envelope(row.id, status)))
+        assert response.status_code == 422 and response.json()["outcome"] == "unknown_status"
+    after = await quiet.row(row.id)
+    assert (after.status, after.waha_status) == (before.status, before.waha_status)
+
+
+def test_envelope_fields_are_validated():
+    too_long = envelope("s" * 60, "WORKING")
+    bad_id = envelope("s1", "WORKING")
+    bad_id["id"] = {"nested": True}
+    for data in (too_long, bad_id):
+        with pytest.raises(BadEnvelope):
+            parse_envelope(body_of(data))

@@ -17,7 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from wahaweb.observability.log_config import build_handler, configure_logging, HANDLER_MARK
+from wahaweb.composition import create_core
+from wahaweb.observability.log_config import (
+    HANDLER_MARK,
+    build_handler,
+    configure_logging,
+)
 from wahaweb.observability.log_context import log_context
 from wahaweb.observability.redact import MASK, Redactor
 
@@ -27,12 +32,13 @@ WAHA_KEY = "waha-key-that-must-never-be-logged-91c2"
 CREATE = """
 import asyncio, logging
 import rxconfig  # what `reflex run` imports first in every process: configures logging
-from wahaweb.core.container import Core
+from wahaweb.composition import create_core
+from wahaweb.composition import create_core
 from wahaweb.settings import Settings
 from wahaweb.observability import log_context
 
 async def main():
-    core = await Core.create(Settings.from_env())
+    core = await create_core(Settings.from_env())
     try:
         user = await core.accounts.register("ops@example.com", "correct horse battery")
         with log_context(request_id="req-42"):
@@ -165,10 +171,9 @@ async def test_a_waha_failure_during_create_names_user_and_session(tmp_path, cap
     """The client's retry and failure lines of a create carry its user and session ids."""
     import dataclasses
 
-    from wahaweb.core.container import Core
+    from tests.core.conftest import PASSWORD, fast_hasher
     from wahaweb.core.errors import WahaProblem
     from wahaweb.settings import Settings
-    from tests.core.conftest import PASSWORD, fast_hasher
 
     buf = captured("json")
 
@@ -177,10 +182,10 @@ async def test_a_waha_failure_during_create_names_user_and_session(tmp_path, cap
 
     settings = dataclasses.replace(Settings(), database_url=f"sqlite+aiosqlite:///{tmp_path / 'w.db'}",
                                    sim_api_key=WAHA_KEY)
-    core = await Core.create(settings, retry_waits=(0.0,), sleep=no_sleep, password_hasher=fast_hasher())
+    core = await create_core(settings, retry_waits=(0.0,), sleep=no_sleep, password_hasher=fast_hasher())
     try:
         user = await core.accounts.register("fail@example.com", PASSWORD)
-        core.simulator.inject(status=503, count=2, path_prefix="/api/sessions")
+        core.demo.simulator.inject(status=503, count=2, path_prefix="/api/sessions")
         with pytest.raises(WahaProblem):
             await core.sessions.create(user)
     finally:

@@ -13,13 +13,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from wahaweb import runtime
+from tests.core.conftest import PASSWORD, fast_hasher
 from wahaweb.api.routes import build_api
+from wahaweb.composition import create_core
 from wahaweb.core.container import Core
 from wahaweb.core.errors import RateLimited, WahaProblem
 from wahaweb.core.ratelimit import RateLimits
 from wahaweb.settings import Settings
-from tests.core.conftest import PASSWORD, fast_hasher
 
 TOKEN = "scrape-token-0123456789"
 
@@ -35,20 +35,24 @@ async def make_core(tmp_path):
     async def install(**overrides) -> Core:
         settings = dataclasses.replace(Settings(), database_url=f"sqlite+aiosqlite:///{tmp_path / 'm.db'}",
                                        sim_qr_delay=0.02, signup_plan="Pro", **overrides)
-        core = await Core.create(settings, retry_waits=(0.0, 0.0), sleep=_no_sleep, password_hasher=fast_hasher(),
+        core = await create_core(settings, retry_waits=(0.0, 0.0), sleep=_no_sleep, password_hasher=fast_hasher(),
                                  rate_limits=dataclasses.replace(RateLimits(), create="2/minute"))
         made.append(core)
-        runtime._core = core
+        API.state.core = core
         return core
 
     yield install
-    runtime._core = None
+    API.state.core = None
     for core in made:
         await core.aclose()
 
 
+#: The routes under test; each test's Core is put where the lifespan puts the app's.
+API = build_api()
+
+
 def client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=build_api()), base_url="http://testserver")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=API), base_url="http://testserver")
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -82,10 +86,10 @@ async def test_metrics_after_a_create_a_refusal_and_a_waha_error(make_core):
     core = await make_core(metrics_token=TOKEN)
     user = await core.accounts.register("ops@example.com", PASSWORD)
     await core.sessions.create(user)
-    core.simulator.inject(status=503, count=3, path_prefix="/api/sessions")
+    core.demo.simulator.inject(status=503, count=3, path_prefix="/api/sessions")
     with pytest.raises(WahaProblem):
         await core.sessions.create(user)
-    core.simulator.clear_faults()
+    core.demo.simulator.clear_faults()
     with pytest.raises(RateLimited):
         await core.sessions.create(user)
 
@@ -114,10 +118,8 @@ async def test_metrics_after_a_create_a_refusal_and_a_waha_error(make_core):
 
 
 async def test_webhook_outcomes_and_watcher_ticks_are_counted(make_core):
-    from wahaweb.core.live import live_for
-
     core = await make_core(metrics_token=TOKEN, webhook_secret="whsec-0123456789")
-    engine = live_for(core)
+    engine = core.live
     await engine.tick()
     async with client() as c:
         await c.post("/api/waha/webhook", content=b"{}", headers={"X-Webhook-Hmac": "00"})
@@ -125,7 +127,6 @@ async def test_webhook_outcomes_and_watcher_ticks_are_counted(make_core):
     found = samples(r.text)
     assert value(found, "wahaweb_webhook_events_total", outcome="unauthorized") == 1
     assert value(found, "wahaweb_status_tick_duration_seconds_count") == 1
-    await engine.aclose()
 
 
 def test_each_metrics_object_has_its_own_registry():

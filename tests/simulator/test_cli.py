@@ -85,5 +85,34 @@ def test_cli_help_documents_the_options():
         [sys.executable, "-m", "wahaweb.simulator", "--help"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0
-    for option in ("--host", "--port", "--api-key", "--qr-delay", "--time-scale", "--tier", "--engine"):
+    for option in ("--host", "--port", "--api-key", "--qr-delay", "--time-scale", "--tier", "--engine",
+                   "--profile", "--action-delay", "core-2024.10", "plus-2026.7"):
         assert option in result.stdout
+
+
+def test_cli_serves_the_events_socket_and_express_paths_over_a_real_port(standalone):
+    import asyncio
+
+    from httpx_ws import WebSocketDisconnect, aconnect_ws
+
+    async def scenario() -> tuple[dict, int]:
+        async with httpx.AsyncClient(base_url=standalone, headers={"X-Api-Key": API_KEY}, timeout=5) as client:
+            async with aconnect_ws("/ws", client, params={"session": "wsreal", "events": "session.status",
+                                                          "x-api-key": API_KEY}) as socket:
+                created = await client.post("/api/sessions/", json={"name": "wsreal", "start": True})
+                assert created.status_code == 201
+                event = await socket.receive_json()
+        async with httpx.AsyncClient(base_url=standalone, timeout=5) as anonymous:
+            async with aconnect_ws("/ws", anonymous, params={"x-api-key": "wrong"}) as refused:
+                try:
+                    await refused.receive_text()
+                except WebSocketDisconnect as closed:
+                    return event, closed.code
+        raise AssertionError("a wrong key was not closed")
+
+    event, code = asyncio.run(scenario())
+    assert event["session"] == "wsreal" and event["payload"]["status"] == "STARTING"
+    assert code == 1008
+    preflight = httpx.options(standalone + "/api/sessions", headers={"Origin": "http://x.test",
+                                                                     "Access-Control-Request-Method": "GET"})
+    assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == "*"

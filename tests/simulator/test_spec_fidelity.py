@@ -68,6 +68,20 @@ async def test_every_waha_endpoint_answers_what_the_spec_declares(simulator):
         response, dto = await call("POST", f"/api/sessions/{{session}}/{action}", f"/api/sessions/fid/{action}")
         assert response.status_code == 201 and dto["name"] == "fid"
 
+    _, shot = await call("GET", "/api/screenshot", "/api/screenshot?session=fid", headers={"Accept": "application/json"})
+    assert shot["mimetype"] == "image/png" and shot["data"]
+    _, health = await call("GET", "/health", "/health")
+    assert health["status"] == "ok"
+    _, status = await call("GET", "/api/server/status", "/api/server/status")
+    assert status["uptime"] >= 0 and status["worker"]["id"]
+
+    response, dto = await call("POST", "/api/sessions/start", "/api/sessions/start", json={"name": "dep"})
+    assert response.status_code == 201 and dto == {"name": "dep", "status": "STARTING", "config": None}
+    response, body = await call("POST", "/api/sessions/stop", "/api/sessions/stop", json={"name": "dep"})
+    assert response.status_code == 201 and body is None and sim.status("dep") == "STOPPED"
+    response, body = await call("POST", "/api/sessions/logout", "/api/sessions/logout", json={"name": "dep"})
+    assert response.status_code == 201 and body is None and sim.status("dep") is None
+
     response, body = await call("DELETE", "/api/sessions/{session}", "/api/sessions/fid")
     assert response.status_code == 200 and body is None
 

@@ -102,9 +102,8 @@ async def test_every_qr_rotation_is_a_new_scan_qr_code_event(make_simulator):
 async def test_a_slow_receiver_neither_blocks_the_api_nor_reorders_events(make_simulator):
     receiver = Receiver(delay_for={"STARTING": 0.3})
     sim, client = await make_simulator(webhook_transport=receiver.transport)
-    started = time.perf_counter()
     created = await client.post("/api/sessions", json={"name": "slow", "config": hook_config()})
-    assert created.status_code == 201 and time.perf_counter() - started < 0.2
+    assert created.status_code == 201 and receiver.received == [], "answered while the receiver still sleeps"
     await sim.wait_for_status("slow", "SCAN_QR_CODE")
     await client.post("/api/sessions/slow/stop")
     await sim.drain_webhooks()

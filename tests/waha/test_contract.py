@@ -47,6 +47,11 @@ CONTRACT_OPERATIONS = {
     ("GET", "/api/server/version"),
     ("GET", "/ping"),
 }
+#: Beyond the table: what a dashboard also reads.
+EXTRA_OPERATIONS = {
+    ("GET", "/api/server/status"),
+    ("GET", "/api/screenshot"),
+}
 
 
 @dataclass
@@ -77,6 +82,9 @@ def spec_valid_answer(method: str, template: str, query: dict[str, str]) -> http
                                               "browser": "none", "platform": "linux/x64",
                                               "worker": {"id": None}}),
         ("GET", "/ping"): (200, {"message": "pong"}),
+        ("GET", "/api/server/status"): (200, {"startTimestamp": 1723788847247, "uptime": 3600000,
+                                             "worker": {"id": "waha"}}),
+        ("GET", "/api/screenshot"): (200, {"mimetype": "image/png", "data": "iVBORw0KGgo="}),
     }
     if template == "/api/{session}/auth/qr":
         body = {"value": "2@qr-text"} if query.get("format") == "raw" else {"mimetype": "image/png", "data": "iVBORw0KGgo="}
@@ -131,6 +139,8 @@ CLIENT_CALLS: dict[str, CallFactory] = {
     "request_pairing_code": lambda c: c.request_pairing_code(NAME, "6281234567890"),
     "server_version": lambda c: c.server_version(),
     "ping": lambda c: c.ping(),
+    "server_status": lambda c: c.server_status(),
+    "screenshot": lambda c: c.screenshot(NAME),
 }
 
 
@@ -146,6 +156,7 @@ async def test_every_request_is_an_operation_of_the_spec(contract_client, sent, 
     assert sent, f"{call_name} sent no request"
     for request in sent:
         validate_request(request.template, request.method, request.body, query=request.query)
+        assert not request.raw_path.endswith("/"), f"{request.raw_path}: WAHA paths never end with a slash"
         assert ("X-Api-Key" in request.headers) == _security_needs_key(request.method, request.template)
         if "X-Api-Key" in request.headers:
             assert request.headers["X-Api-Key"] == API_KEY
@@ -156,7 +167,7 @@ async def test_the_client_covers_every_operation_of_the_contract(contract_client
         await call(contract_client)
 
     hit = {(request.method, request.template) for request in sent}
-    assert hit == CONTRACT_OPERATIONS
+    assert hit == CONTRACT_OPERATIONS | EXTRA_OPERATIONS
     assert all(op[1] in load_spec()["paths"] for op in CONTRACT_OPERATIONS)
 
 

@@ -13,7 +13,9 @@ from wahaweb.waha.errors import (
     WahaError,
     WahaHTTPError,
     WahaNotFound,
+    WahaTimeout,
     WahaUnauthorized,
+    WahaUnavailable,
     WahaUnprocessable,
     WahaWrongState,
 )
@@ -82,10 +84,10 @@ async def test_422_already_exists_on_create(client, router, sleep):
     assert route.call_count == 1 and sleep.waits == []
 
 
-async def test_a_create_whose_first_answer_was_lost_returns_the_created_session(client, router, sleep):
+async def test_a_retried_create_meeting_already_exists_returns_the_created_session(client, router, sleep):
     """A retried create meeting "already exists" met its own earlier attempt, not a clash."""
     router.post("/api/sessions").mock(side_effect=[
-        httpx.ReadTimeout("read timed out"),
+        httpx.RemoteProtocolError("server disconnected without sending a response"),
         httpx.Response(422, json={"message": f"Session '{NAME}' already exists. Use PUT to update it."}),
     ])
     get = router.get(f"/api/sessions/{NAME}").respond(200, json=session_info(status="STARTING", me=None))
@@ -95,6 +97,18 @@ async def test_a_create_whose_first_answer_was_lost_returns_the_created_session(
     assert (dto.name, dto.status) == (NAME, "STARTING")
     assert get.call_count == 1
     assert sleep.waits == [0.5]
+
+
+async def test_a_timed_out_create_is_never_sent_twice_and_says_so(client, router, sleep):
+    """It may have reached WAHA: the caller looks the session up (core adopts it), the client never re-POSTs."""
+    post = router.post("/api/sessions").mock(side_effect=httpx.ReadTimeout("read timed out"))
+
+    with pytest.raises(WahaTimeout) as caught:
+        await client.create_session(NAME)
+
+    assert post.call_count == 1 and caught.value.attempts == 1 and sleep.waits == []
+    assert isinstance(caught.value, WahaUnavailable), "core's handling of an unreachable WAHA still applies"
+    assert "timed out on POST /api/sessions" in str(caught.value)
 
 
 async def test_qr_in_the_wrong_state_is_wrong_state(client, router):

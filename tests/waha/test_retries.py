@@ -9,7 +9,7 @@ import pytest
 
 from tests.waha.conftest import API_KEY, BASE_URL, RecordingSleep, session_info
 from wahaweb.waha import WahaClient, WahaStatus
-from wahaweb.waha.errors import WahaError, WahaHTTPError, WahaUnavailable
+from wahaweb.waha.errors import WahaError, WahaHTTPError, WahaTimeout, WahaUnavailable
 
 NAME = "session_1_1700000000_ab12"
 NETWORK_ERRORS = [
@@ -213,3 +213,46 @@ def _raise_or_return(answer):
     if isinstance(answer, Exception):
         raise answer
     return answer
+
+
+AFTER_SENDING = [httpx.ReadTimeout("timed out"), httpx.WriteTimeout("timed out")]
+NOT_IDEMPOTENT_CALLS = {
+    "restart": ("POST", f"/api/sessions/{NAME}/restart", lambda c: c.restart_session(NAME)),
+    "logout": ("POST", f"/api/sessions/{NAME}/logout", lambda c: c.logout_session(NAME)),
+    "start": ("POST", f"/api/sessions/{NAME}/start", lambda c: c.start_session(NAME)),
+    "request-code": ("POST", f"/api/{NAME}/auth/request-code", lambda c: c.request_pairing_code(NAME, "628123456789")),
+    "update": ("PUT", f"/api/sessions/{NAME}", lambda c: c.update_session(NAME, {"metadata": {}})),
+}
+
+
+@pytest.mark.parametrize("error", AFTER_SENDING, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("call", list(NOT_IDEMPOTENT_CALLS))
+async def test_a_timed_out_post_or_put_is_never_sent_again(client, router, sleep, call, error):
+    method, path, invoke = NOT_IDEMPOTENT_CALLS[call]
+    route = router.route(method=method, path=path).mock(side_effect=[error, httpx.Response(201, json={})])
+
+    with pytest.raises(WahaTimeout) as caught:
+        await invoke(client)
+
+    assert route.call_count == 1 and sleep.waits == []
+    assert caught.value.attempts == 1 and f"timed out on {method} {path}" in str(caught.value)
+
+
+@pytest.mark.parametrize("error", [httpx.ConnectError("refused"), httpx.ConnectTimeout("timed out")],
+                         ids=lambda e: type(e).__name__)
+async def test_a_post_that_never_left_is_retried(client, router, sleep, error):
+    route = router.post(f"/api/sessions/{NAME}/restart").mock(
+        side_effect=[error, httpx.Response(201, json={"name": NAME, "status": "STARTING"})]
+    )
+
+    assert (await client.restart_session(NAME)).status is WahaStatus.STARTING
+    assert route.call_count == 2 and sleep.waits == [0.5]
+
+
+@pytest.mark.parametrize("error", AFTER_SENDING, ids=lambda e: type(e).__name__)
+async def test_a_timed_out_delete_is_retried_it_is_idempotent(client, router, sleep, error):
+    route = router.delete(f"/api/sessions/{NAME}").mock(side_effect=[error, httpx.Response(200)])
+
+    await client.delete_session(NAME)
+
+    assert route.call_count == 2 and sleep.waits == [0.5]

@@ -4,7 +4,8 @@ Why not Reflex events: the session token must live in an HttpOnly cookie that pa
 scripts cannot read, and only an HTTP response can set one. Reflex reads the cookie
 server-side from the websocket handshake (it never sends request cookies to the
 browser), so no token ever appears in page state or websocket frames.
-Errors go back to the form as query parameters (`error`, `field`, `email`).
+Errors go back to the form as message codes in the query (`error`, `field`, `email`,
+`wait`), never as text (see `wahaweb.api.messages`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from wahaweb.api.client_ip import client_ip, parse_networks
+from wahaweb.api.messages import code_for
 from wahaweb.core.errors import CoreError, ValidationFailed
-from wahaweb.runtime import get_core
+from wahaweb.settings import get_settings
 
 COOKIE_NAME = "wahaweb_session"
 _FORM_LIMIT = 8 * 1024
@@ -39,8 +42,11 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
-def _back_to(form_path: str, *, error: str, field: str | None, email: str, next_path: str) -> RedirectResponse:
-    query = {"error": error, "email": email}
+def _back_to(form_path: str, *, exc: CoreError, field: str | None, email: str, next_path: str) -> RedirectResponse:
+    code, wait = code_for(exc)
+    query = {"error": code, "email": email}
+    if wait is not None:
+        query["wait"] = str(wait)
     if field:
         query["field"] = field
     if next_path != "/":
@@ -49,7 +55,8 @@ def _back_to(form_path: str, *, error: str, field: str | None, email: str, next_
 
 
 def _client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    proxies = parse_networks(get_settings().trusted_proxies)
+    return client_ip(request.client.host if request.client else None, request.headers.get("x-forwarded-for"), proxies)
 
 
 async def _read_form(request: Request) -> dict[str, str] | None:
@@ -78,15 +85,16 @@ async def _sign_in_or_up(request: Request, *, register: bool) -> Response:
         return Response("Form too large.", status_code=413)
     email, password = form.get("email", "").strip(), form.get("password", "")
     next_path = safe_next(form.get("next"))
-    core = await get_core()
+    core = request.app.state.core
+    client = _client_key(request)
     try:
         if register:
-            await core.accounts.register(email, password)
-        signed_in = await core.accounts.sign_in(email, password, client=_client_key(request))
+            await core.accounts.register(email, password, client=client)
+        signed_in = await core.accounts.sign_in(email, password, client=client)
     except ValidationFailed as exc:
-        return _back_to(form_path, error=str(exc), field=exc.field, email=email, next_path=next_path)
+        return _back_to(form_path, exc=exc, field=exc.field, email=email, next_path=next_path)
     except CoreError as exc:
-        return _back_to(form_path, error=str(exc), field=None, email=email, next_path=next_path)
+        return _back_to(form_path, exc=exc, field=None, email=email, next_path=next_path)
     max_age = int(core.accounts.token_ttl.total_seconds())
     return _signed_in_response(request, signed_in.token, max_age, next_path)
 
@@ -103,7 +111,7 @@ async def logout(request: Request) -> Response:
     """Revoke the token server-side, then drop the cookie."""
     if not _same_origin(request):
         return Response("Cross-site form posts are refused.", status_code=403)
-    core = await get_core()
+    core = request.app.state.core
     await core.accounts.sign_out(request.cookies.get(COOKIE_NAME))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/")

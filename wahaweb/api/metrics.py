@@ -15,7 +15,6 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from wahaweb.observability.metrics import CONTENT_TYPE
-from wahaweb.runtime import get_core
 
 METRICS_PATH = "/metrics"
 
@@ -33,7 +32,7 @@ def authorize(header: str | None, token: str | None) -> int | None:
 
 
 async def prometheus_metrics(request: Request) -> Response:
-    core = await get_core()
+    core = request.app.state.core
     refusal = authorize(request.headers.get("authorization"), core.settings.metrics_token)
     if refusal == 404:
         return PlainTextResponse("Not Found", status_code=404)

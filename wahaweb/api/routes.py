@@ -11,20 +11,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from wahaweb.api import auth, metrics as prometheus, webhook
+from wahaweb.api import auth, webhook
+from wahaweb.api import metrics as prometheus
 from wahaweb.core.errors import AuthError
-from wahaweb.runtime import get_core
 
 
-async def health(_: Request) -> JSONResponse:
-    """200 when the database and WAHA both answer, 503 otherwise (body says which failed)."""
-    result = await (await get_core()).health()
-    return JSONResponse(result.as_json(), status_code=200 if result.ok else 503)
+async def health(request: Request) -> JSONResponse:
+    """200 when the database and WAHA both answer, 503 otherwise; which failed, and why,
+    only for a signed-in administrator (a stranger learns nothing of the infrastructure)."""
+    core = request.app.state.core
+    result = await core.health()
+    try:
+        viewer = await core.accounts.authenticate(request.cookies.get(auth.COOKIE_NAME))
+    except AuthError:
+        viewer = None
+    details = viewer is not None and viewer.is_admin
+    return JSONResponse(result.as_json(details=details), status_code=200 if result.ok else 503)
 
 
 async def metrics(request: Request) -> JSONResponse:
     """Counts and session-creation timings for operators: signed-in admins only (cookie)."""
-    core = await get_core()
+    core = request.app.state.core
     try:
         user = await core.accounts.authenticate(request.cookies.get(auth.COOKIE_NAME))
     except AuthError as exc:

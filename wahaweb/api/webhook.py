@@ -1,10 +1,11 @@
-"""`POST /api/waha/webhook`: WAHA's session.status events, into the status engine.
+"""`POST /api/waha/webhook`: WAHA's session.status events, verified, then into the status engine.
 
 413 when the body is over 64 KiB (by Content-Length before reading, and by the bytes
 actually read, so a lying or missing Content-Length does not get past), 401 when it is
-unsigned or wrongly signed (nothing changes), 400 when it is not WAHA's envelope, 200
-otherwise (unknown sessions, other events, replays and older events are ignored with
-200 so WAHA does not retry them).
+unsigned or wrongly signed (nothing changes), 400 when it is not WAHA's envelope, 422 for
+a status WAHA does not define, 200 otherwise (unknown sessions, other events, replays and
+older events are ignored with 200 so WAHA does not retry them). Every answer is counted
+by outcome (Prometheus).
 """
 
 from __future__ import annotations
@@ -13,14 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from wahaweb.core.live import MAX_WEBHOOK_BYTES, WebhookResult, live_for
-from wahaweb.runtime import get_core
-
-WEBHOOK_PATH = "/api/waha/webhook"
-
-
-def _answer(result: WebhookResult) -> JSONResponse:
-    return JSONResponse(result.as_json(), status_code=result.status_code)
+from wahaweb.core.constants import MAX_WEBHOOK_BYTES, WEBHOOK_PATH
+from wahaweb.core.live.webhook import WebhookResult
 
 
 def _too_large() -> WebhookResult:
@@ -29,8 +24,8 @@ def _too_large() -> WebhookResult:
 
 async def waha_webhook(request: Request) -> JSONResponse:
     result = await _receive(request)
-    (await get_core()).telemetry.webhook_event(result.outcome)  # every answer, by outcome
-    return _answer(result)
+    request.app.state.core.telemetry.webhook_event(result.outcome)  # every answer, by outcome
+    return JSONResponse(result.as_json(), status_code=result.status_code)
 
 
 async def _receive(request: Request) -> WebhookResult:
@@ -45,8 +40,11 @@ async def _receive(request: Request) -> WebhookResult:
         body += chunk
         if len(body) > MAX_WEBHOOK_BYTES:
             return _too_large()
-    core = await get_core()
-    return await live_for(core).webhooks.handle(bytes(body), request.headers)
+    core = request.app.state.core
+    verified = await core.webhooks.verify(bytes(body), request.headers)
+    if isinstance(verified, WebhookResult):
+        return verified
+    return WebhookResult(200, await core.live.apply_event(verified))
 
 
 routes = [Route(WEBHOOK_PATH, waha_webhook, methods=["POST"])]

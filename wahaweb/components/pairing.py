@@ -4,10 +4,10 @@ import reflex as rx
 
 from wahaweb.state.feed import UserFeed
 from wahaweb.state.server import ServerState
-from wahaweb.state.sessions import SessionsState
+from wahaweb.state.session_page import SessionPageState
 
-_qr = UserFeed.qr[SessionsState.session_id]
-_has_qr = UserFeed.qr.contains(SessionsState.session_id)
+_qr = UserFeed.qr[SessionPageState.session_id]
+_has_qr = UserFeed.qr.contains(SessionPageState.session_id)
 
 
 def qr_panel() -> rx.Component:
@@ -42,7 +42,7 @@ def qr_panel() -> rx.Component:
                         custom_attrs={"data-expires-at": _qr.expires_at_ms}),
                 rx.text("· code ", _qr.rotation, " of ", _qr.max_rotations, size="2", color_scheme="gray",
                         id="qr-rotation"),
-                rx.icon_button(rx.icon("refresh-cw", size=14), on_click=SessionsState.refresh_qr, size="1",
+                rx.icon_button(rx.icon("refresh-cw", size=14), on_click=SessionPageState.refresh_qr, size="1",
                                variant="ghost", aria_label="Fetch the QR code again", id="refresh-qr"),
                 spacing="1",
                 align="center",
@@ -58,8 +58,8 @@ def qr_panel() -> rx.Component:
         rx.cond(
             ServerState.demo_mode,
             rx.button(rx.icon("scan-line", size=16), "Simulate phone scan", id="simulate-scan",
-                      on_click=SessionsState.simulate_scan, variant="outline", color_scheme="amber", high_contrast=True,
-                      loading=SessionsState.busy == "simulate_scan"),
+                      on_click=SessionPageState.simulate_scan, variant="outline", color_scheme="amber", high_contrast=True,
+                      loading=SessionPageState.busy == "simulate_scan"),
         ),
         align="center",
         spacing="3",
@@ -73,14 +73,14 @@ def phone_code_panel() -> rx.Component:
                 "(WhatsApp → Linked devices → Link with phone number).", size="2", color_scheme="gray"),
         rx.el.label("Phone number, with country code", html_for="pairing-phone", font_size="0.85em", font_weight="500"),
         rx.hstack(
-            rx.input(id="pairing-phone", placeholder="+62 812 3456 7890", value=SessionsState.pairing_phone,
-                     on_change=SessionsState.set_pairing_phone, type="tel", size="3", flex="1"),
-            rx.button("Get code", id="request-code", on_click=SessionsState.request_code, size="3"),
+            rx.input(id="pairing-phone", placeholder="+62 812 3456 7890", value=SessionPageState.pairing_phone,
+                     on_change=SessionPageState.set_pairing_phone, type="tel", size="3", flex="1"),
+            rx.button("Get code", id="request-code", on_click=SessionPageState.request_code, size="3"),
             width="100%",
         ),
         rx.cond(
-            SessionsState.pairing_code != "",
-            rx.code(SessionsState.pairing_code, id="pairing-code", size="8", weight="bold", variant="ghost"),
+            SessionPageState.pairing_code != "",
+            rx.code(SessionPageState.pairing_code, id="pairing-code", size="8", weight="bold", variant="ghost"),
             rx.box(id="pairing-code"),
         ),
         spacing="2",

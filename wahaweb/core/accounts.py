@@ -5,8 +5,13 @@
 - Tokens: 32 random bytes (URL-safe text) given to the client once; only their
   SHA-256 is stored, with an expiry (WAHAWEB_TOKEN_TTL_HOURS). Sign-out revokes
   server-side. A disabled user's tokens stop working at once (checked on every use).
-- Failed sign-ins: 5 in 15 minutes per account and per client, then a refusal
-  with the wait (`RateLimited("sign_in", seconds)`).
+- Sign-in attempts are counted *before* the password is checked, atomically (memory
+  and Redis alike), so concurrent guesses cannot all be judged: 5 in 15 minutes per
+  account (cleared by a success) and 20 per client, then a refusal with the wait.
+- Sign-ups: 5 an hour per client (every account brings its own plan slot).
+- E-mail addresses: NFKC-normalised, refused when they hold control or invisible
+  characters or anything outside ASCII (look-alike accounts), then checked by
+  `email-validator`.
 - The first account on a fresh install becomes the admin.
 """
 
@@ -17,9 +22,10 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-import re
 import secrets
+import unicodedata
 
+import email_validator
 import sqlalchemy as sa
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -38,11 +44,31 @@ logger = logging.getLogger("wahaweb.core.accounts")
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 MAX_EMAIL_LENGTH = 254
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+#: Unicode categories that never belong in an address: controls, format characters
+#: (zero-width space, word joiner, soft hyphen, bidi marks), surrogates, private use, unassigned.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 SIGNED_OUT = "Please sign in to continue."
 DISABLED = "This account is disabled. Contact the administrator."
 BAD_CREDENTIALS = "Wrong email or password."
+EXPIRED = "Your sign-in has expired. Please sign in again."
+
+#: Every message of this module by a stable code: forms carry the code, never the text.
+MESSAGES: dict[str, str] = {
+    "signed_out": SIGNED_OUT,
+    "disabled": DISABLED,
+    "bad_credentials": BAD_CREDENTIALS,
+    "expired": EXPIRED,
+    "email_required": "Enter your email address.",
+    "email_too_long": f"An email address has at most {MAX_EMAIL_LENGTH} characters.",
+    "email_invisible": "The email address contains invisible or control characters.",
+    "email_not_ascii": "Use an email address written with Latin letters a-z, digits and . _ + -.",
+    "email_invalid": "Enter a valid email address, like name@example.com.",
+    "email_taken": "An account with this email already exists. Sign in instead.",
+    "password_required": "Choose a password.",
+    "password_min_length": f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.",
+    "password_max_length": f"The password must be at most {MAX_PASSWORD_LENGTH} characters long.",
+}
 
 
 def default_password_hasher() -> PasswordHash:
@@ -51,25 +77,40 @@ def default_password_hasher() -> PasswordHash:
 
 
 def normalise_email(email: str | None) -> str:
-    return (email or "").strip().lower()
+    """The form addresses are stored and compared in: NFKC, trimmed, lower case."""
+    return unicodedata.normalize("NFKC", email or "").strip().lower()
 
 
 def validate_email(email: str | None) -> str:
+    """A plain ASCII address, or ValidationFailed with a message for the form.
+
+    Why so strict: on /admin an operator must be able to tell accounts apart by their
+    address. Invisible characters (NUL, U+200B, U+2060, U+00AD), U+FFFD from invalid
+    UTF-8 and look-alike letters from other scripts would let one account pass for another.
+    """
     value = normalise_email(email)
     if not value:
-        raise ValidationFailed("email", "Enter your email address.")
-    if len(value) > MAX_EMAIL_LENGTH or not _EMAIL_RE.match(value):
-        raise ValidationFailed("email", "Enter a valid email address, like name@example.com.")
-    return value
+        raise ValidationFailed("email", MESSAGES["email_required"])
+    if len(value) > MAX_EMAIL_LENGTH:
+        raise ValidationFailed("email", MESSAGES["email_too_long"])
+    if any(unicodedata.category(ch) in _INVISIBLE_CATEGORIES or ch == "\ufffd" for ch in value):
+        raise ValidationFailed("email", MESSAGES["email_invisible"])
+    if not value.isascii():
+        raise ValidationFailed("email", MESSAGES["email_not_ascii"])
+    try:
+        checked = email_validator.validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except email_validator.EmailNotValidError as exc:
+        raise ValidationFailed("email", MESSAGES["email_invalid"]) from exc
+    return checked.normalized.lower()
 
 
 def validate_password(password: str | None) -> str:
     if not password:
-        raise ValidationFailed("password", "Choose a password.")
+        raise ValidationFailed("password", MESSAGES["password_required"])
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed("password", f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+        raise ValidationFailed("password", MESSAGES["password_min_length"])
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValidationFailed("password", f"The password must be at most {MAX_PASSWORD_LENGTH} characters long.")
+        raise ValidationFailed("password", MESSAGES["password_max_length"])
     return password
 
 
@@ -101,7 +142,7 @@ class Accounts:
         self._dummy_hash: str | None = None
 
     # ----------------------------------------------------------------- register
-    async def register(self, email: str, password: str) -> User:
+    async def register(self, email: str, password: str, *, client: str | None = None) -> User:
         """Create an account. The first account of an install becomes the admin.
 
         New accounts get the plan named by WAHAWEB_SIGNUP_PLAN (no plan if that
@@ -109,11 +150,13 @@ class Accounts:
         """
         email = validate_email(email)
         password = validate_password(password)
+        if client:
+            await self.limiter.hit("sign_up", f"client:{client}")
         password_hash = await asyncio.to_thread(self.hasher.hash, password)
         async with self.db.locked_write() as session:
             existing = (await session.exec(select(User.id).where(User.email == email))).first()
             if existing is not None:
-                raise ValidationFailed("email", "An account with this email already exists. Sign in instead.")
+                raise ValidationFailed("email", MESSAGES["email_taken"])
             first = (await session.exec(sa.select(sa.func.count()).select_from(User))).scalar_one() == 0
             plan_id = None
             if self.signup_plan:
@@ -135,14 +178,15 @@ class Accounts:
     async def sign_in(self, email: str, password: str, *, client: str | None = None) -> SignedIn:
         """Check the credentials and issue a token.
 
-        `client` identifies the caller for throttling (an IP address or the
-        browser's client token). After 5 failures in 15 minutes for the account or
-        the client, attempts are refused with the wait, even with the right password.
+        `client` identifies the caller for throttling (an IP address). The attempt is
+        counted before the (slow) password check, in one atomic step per key, so 60
+        concurrent guesses leave at most 5 judged; past the limit every attempt is
+        refused with the wait, even with the right password.
         """
         email = normalise_email(email)
-        keys = [f"account:{email}"] + ([f"client:{client}"] if client else [])
-        for key in keys:
-            await self.limiter.check("sign_in", key)
+        if client:
+            await self.limiter.hit("sign_in_client", f"client:{client}", name="sign_in")
+        await self.limiter.hit("sign_in", f"account:{email}")
         async with self.db.session() as session:
             user = (await session.exec(select(User).where(User.email == email))).first()
         if user is None:
@@ -152,8 +196,6 @@ class Accounts:
         else:
             valid, new_hash = await asyncio.to_thread(self.hasher.verify_and_update, password or "", user.password_hash)
         if not valid:
-            for key in keys:
-                await self.limiter.record("sign_in", key)
             await self.audit.write(action="sign_in", outcome=DENIED, user_id=user.id if user else None,
                                    detail="wrong email or password")
             raise AuthError(BAD_CREDENTIALS)
@@ -217,7 +259,7 @@ class Accounts:
         if not user.active:
             raise AuthError(DISABLED)
         if row.revoked_at is not None or row.expires_at <= self.clock():
-            raise AuthError("Your sign-in has expired. Please sign in again.")
+            raise AuthError(EXPIRED)
         return user
 
     async def resolve(self, actor: User | None) -> User:
@@ -235,6 +277,33 @@ class Accounts:
         if not user.active:
             raise AuthError(DISABLED)
         return user
+
+    async def live_sign_ins(self, owner_id: int, *, with_admins: bool) -> list[tuple[int, bool, str]]:
+        """Who may hear of a change to `owner_id`'s session, by sign-in: (user id, is admin, token
+        hash) for every live token of the owner, and of every admin when `with_admins`. One query;
+        a disabled account, a revoked or expired sign-in is never in it."""
+        who = User.id == owner_id
+        if with_admins:
+            who = sa.or_(who, User.role == ROLE_ADMIN)
+        async with self.db.session() as session:
+            rows = await session.exec(
+                sa.select(User.id, User.role, AuthToken.token_hash).join(AuthToken, AuthToken.user_id == User.id)
+                .where(who, User.active.is_(True), AuthToken.revoked_at.is_(None),  # type: ignore[union-attr]
+                       AuthToken.expires_at > self.clock()))
+            return [(int(uid), role == ROLE_ADMIN, token_hash) for uid, role, token_hash in rows]
+
+    async def sign_in_hashes(self, user_id: int) -> list[str]:
+        """Every unexpired sign-in of a user, revoked or not (to empty their feeds)."""
+        async with self.db.session() as session:
+            rows = await session.exec(sa.select(AuthToken.token_hash).where(
+                AuthToken.user_id == user_id, AuthToken.expires_at > self.clock()))
+            return [h for (h,) in rows]
+
+    async def email_of(self, user_id: int) -> str:
+        """The e-mail shown as a session's owner on /admin."""
+        async with self.db.session() as session:
+            user = await session.get(User, user_id)
+        return user.email if user is not None else ""
 
     async def get_user(self, user_id: int) -> User | None:
         async with self.db.session() as session:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
+from collections.abc import Awaitable, Callable
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
 from wahaweb.core.accounts import Accounts
-from wahaweb.core.activity import ActivityFilter, ActivityPage, activity_actions, activity_page
+from wahaweb.core.activity import (
+    ActivityFilter,
+    ActivityPage,
+    activity_actions,
+    activity_page,
+)
 from wahaweb.core.audit import OK, AuditLog
 from wahaweb.core.db import Database
 from wahaweb.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -46,8 +52,11 @@ class Metrics:
 
 
 class AdminService:
-    def __init__(self, db: Database, accounts: Accounts, audit: AuditLog, *, default_session_limit: int = 10) -> None:
+    def __init__(self, db: Database, accounts: Accounts, audit: AuditLog, *, default_session_limit: int = 10,
+                 stop_sessions_of: Callable[[int, str], Awaitable[object]] | None = None) -> None:
         self.db = db
+        #: Stops every running session of a user on WAHA (the session service's, passed in).
+        self.stop_sessions_of = stop_sessions_of
         self.accounts = accounts
         self.audit = audit
         self.default_session_limit = default_session_limit
@@ -99,7 +108,11 @@ class AdminService:
         return user
 
     async def set_active(self, actor: User | None, user_id: int, active: bool) -> User:
-        """Enable or disable an account. Disabling revokes its tokens: it is signed out at once."""
+        """Enable or disable an account.
+
+        Disabling revokes its tokens (signed out at once) and stops its sessions on WAHA, so a
+        disabled customer's numbers stop working too; re-enabling restarts nothing by itself.
+        """
         admin = await self._admin(actor)
         if user_id == admin.id and not active:
             raise ValidationFailed("user", "You cannot disable your own account.")
@@ -111,6 +124,8 @@ class AdminService:
         user = await self._change_user(admin, user_id, "enable_user" if active else "disable_user", apply)
         if not active:
             await self.accounts.revoke_all(user_id)
+            if self.stop_sessions_of is not None:
+                await self.stop_sessions_of(user_id, f"account disabled by administrator {admin.id}")
         return user
 
     async def set_admin(self, actor: User | None, user_id: int, is_admin: bool) -> User:

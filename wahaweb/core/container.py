@@ -1,15 +1,14 @@
-"""The composition root: one `Core` builds and owns everything core needs.
+"""The composition root of core: one `Core` builds and owns everything core needs.
 
     core = Core.from_settings(settings, waha_transport=None, clock=None)   # no I/O
     core = await Core.create(settings)                                    # + migrations
     core.db, core.waha, core.accounts, core.sessions, core.admin, core.limiter, core.audit
-    core.simulator          # the embedded WAHA simulator (None with a real WAHA)
+    core.live               # the status engine: the only way changes reach pages
     await core.aclose()
 
-The Reflex layer, the API routes and the tests all build it this way. In embedded
-mode (no WAHA_URL) it builds the in-process Simulator and wires the WahaClient to
-it through httpx.ASGITransport; this is the only core module that imports
-wahaweb.simulator.
+Core knows nothing of its stand-in: the app (`wahaweb.composition`) builds the embedded
+WAHA simulator when no WAHA_URL is set and hands core a transport to it and a `demo`
+(the phone that scans, in demo mode). Everything else is passed in, as starlette does.
 """
 
 from __future__ import annotations
@@ -17,22 +16,27 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import hashlib
+import hmac
 import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import sqlalchemy as sa
 from pwdlib import PasswordHash
 
 from wahaweb.core.accounts import Accounts
-from wahaweb.core.admin import AdminService, Metrics, compute_metrics
+from wahaweb.core.admin import AdminService, compute_metrics
+from wahaweb.core.admin import Metrics as AdminMetrics
 from wahaweb.core.audit import AuditLog
 from wahaweb.core.clock import Clock, utcnow
+from wahaweb.core.constants import WEBHOOK_PATH
 from wahaweb.core.db import Database
-from wahaweb.core.errors import InvalidState, NotFound
+from wahaweb.core.live.engine import StatusEngine
+from wahaweb.core.live.webhook import WebhookVerifier
 from wahaweb.core.migrate import upgrade_engine
 from wahaweb.core.models import AppSetting
 from wahaweb.core.ratelimit import RateLimiter, RateLimits
@@ -45,8 +49,8 @@ from wahaweb.waha.errors import WahaError
 
 logger = logging.getLogger("wahaweb.core")
 
-WEBHOOK_PATH = "/api/waha/webhook"
 WEBHOOK_SECRET_KEY = "webhook_secret"
+STATE_SECRET_KEY = "state_secret"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,13 +75,27 @@ class HealthResult:
     database_error: str | None = None
     waha_error: str | None = None
 
-    def as_json(self) -> dict[str, Any]:
-        """The body of GET /api/health: `status`, then each dependency as "ok" or its error."""
-        return {
-            "status": "ok" if self.ok else "unavailable",
-            "db": "ok" if self.database_ok else self.database_error,
-            "waha": "ok" if self.waha_ok else self.waha_error,
-        }
+    def as_json(self, *, details: bool = False) -> dict[str, Any]:
+        """The body of GET /api/health.
+
+        Anyone may probe it (load balancers do), so by default it says only "ok" or
+        "degraded": URLs and error texts describe the operator's infrastructure and go to
+        signed-in administrators alone (`details=True`).
+        """
+        body: dict[str, Any] = {"status": "ok" if self.ok else "degraded"}
+        if details:
+            body["db"] = "ok" if self.database_ok else self.database_error
+            body["waha"] = "ok" if self.waha_ok else self.waha_error
+        return body
+
+
+class DemoWaha(Protocol):
+    """The embedded WAHA simulator, as core sees it (the app builds it; core never imports it)."""
+
+    async def scan(self, session_name: str) -> None:
+        """Act as the phone that scans the session's QR (raises NotFound / InvalidState)."""
+
+    async def aclose(self) -> None: ...
 
 
 class Core:
@@ -89,7 +107,8 @@ class Core:
         waha: WahaClient,
         limiter: RateLimiter,
         clock: Clock,
-        simulator: Any = None,
+        demo: DemoWaha | None = None,
+        live_options: dict[str, Any] | None = None,
         password_hasher: PasswordHash | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -104,7 +123,8 @@ class Core:
         self.db = db
         self.waha = waha
         self.limiter = limiter
-        self.simulator = simulator
+        #: The embedded WAHA simulator in demo mode (built by the app), else None.
+        self.demo = demo
         self.audit = AuditLog(db, clock)
         self.accounts = Accounts(
             db, limiter, self.audit, clock=clock, hasher=password_hasher,
@@ -116,13 +136,21 @@ class Core:
             default_session_limit=settings.default_session_limit,
             webhook_url=f"{settings.public_url}{WEBHOOK_PATH}" if settings.public_url else None,
             webhook_secret=self.webhook_secret, create_timeout=create_timeout, sleep=sleep, monotonic=monotonic,
-            demo_scan=self._demo_scan if simulator is not None else None, on_create=self.telemetry.observe_create,
+            demo_scan=demo.scan if demo is not None else None, on_create=self.telemetry.observe_create,
         )
-        self.admin = AdminService(db, self.accounts, self.audit, default_session_limit=settings.default_session_limit)
+        self.admin = AdminService(db, self.accounts, self.audit, default_session_limit=settings.default_session_limit,
+                                  stop_sessions_of=self.sessions.stop_all_of_user)
         self._webhook_secret: str | None = settings.webhook_secret
+        self._state_secret: str | None = None
         self._closed = False
         #: (time.monotonic() taken, result) of the last WAHA probe, shared by every page load.
         self._server_info: tuple[float, ServerInfo] | None = None
+        #: (time.monotonic() taken, result) of the last health check: load balancers probe often.
+        self._health: tuple[float, HealthResult] | None = None
+        #: Verifies WAHA's webhook requests; the route hands what passes to `live`.
+        self.webhooks = WebhookVerifier(self.webhook_secret)
+        self.live = StatusEngine.from_core(self, **(live_options or {}))
+        self.sessions.observer = self.live  # what the service writes reaches pages through the engine
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -141,24 +169,19 @@ class Core:
         create_timeout: float = 30.0,
         database: Database | None = None,
         telemetry: Metrics | None = None,
+        demo: DemoWaha | None = None,
+        live_options: dict[str, Any] | None = None,
     ) -> Core:
         """Build everything from settings; no I/O happens here.
 
-        `waha_transport` replaces the network (tests; with settings.embedded the
-        simulator's ASGI transport is used unless one is given). `clock` drives tokens,
+        `waha_transport` replaces the network (the embedded simulator's ASGI transport in
+        demo mode, or a test's). `demo` is the embedded simulator, when there is one.
+        `live_options` go to the status engine (`StatusEngine.from_core`). `clock` drives tokens,
         rate limits, ids and timestamps. `retry_waits`/`sleep` go to the WAHA client
         (and `sleep` to wait_for_status). `redis_prefix` namespaces the Redis keys.
         """
         clock = clock or utcnow
         telemetry = telemetry or Metrics()
-        simulator = None
-        if settings.embedded:
-            from wahaweb.simulator import Simulator, SimulatorConfig
-
-            simulator = Simulator(SimulatorConfig(api_key=settings.sim_api_key, qr_delay=settings.sim_qr_delay,
-                                                  time_scale=settings.sim_time_scale))
-            if waha_transport is None:
-                waha_transport = httpx.ASGITransport(app=simulator.app)
         client_kwargs: dict[str, Any] = {}
         if retry_waits is not None:
             client_kwargs["retry_waits"] = tuple(retry_waits)
@@ -170,6 +193,8 @@ class Core:
             transport=waha_transport, **client_kwargs,
             observer=telemetry.waha_recorder(server_label(settings.embedded, settings.effective_waha_url)),
         )
+        if rate_limits is None:
+            rate_limits = RateLimits(sign_up=settings.sign_up_rate)
         if settings.redis_url:
             limiter = RateLimiter.redis(settings.redis_url, rate_limits, clock=clock, prefix=redis_prefix,
                                         on_refused=telemetry.rate_limited)
@@ -177,8 +202,9 @@ class Core:
             limiter = RateLimiter.memory(rate_limits, clock=clock, on_refused=telemetry.rate_limited)
         return cls(
             settings, db=database or Database.from_url(settings.database_url), waha=waha, limiter=limiter,
-            clock=clock, simulator=simulator, password_hasher=password_hasher, sleep=sleep or asyncio.sleep,
-            monotonic=monotonic or time.monotonic, create_timeout=create_timeout, telemetry=telemetry,
+            clock=clock, demo=demo, live_options=live_options, password_hasher=password_hasher,
+            sleep=sleep or asyncio.sleep, monotonic=monotonic or time.monotonic, create_timeout=create_timeout,
+            telemetry=telemetry,
         )
 
     @classmethod
@@ -199,33 +225,39 @@ class Core:
     # ------------------------------------------------------------ facilities
     @property
     def embedded(self) -> bool:
-        return self.simulator is not None
+        return self.demo is not None
 
     async def webhook_secret(self) -> str:
         """The HMAC key for WAHA webhooks: WAHAWEB_WEBHOOK_SECRET, else generated once and stored."""
-        if self._webhook_secret:
-            return self._webhook_secret
-        async with self.db.locked_write() as s:
-            row = await s.get(AppSetting, WEBHOOK_SECRET_KEY)
-            if row is None:
-                row = AppSetting(key=WEBHOOK_SECRET_KEY, value=secrets.token_urlsafe(32))
-                s.add(row)
-                logger.info("generated and stored a webhook secret")
-            self._webhook_secret = row.value
+        if not self._webhook_secret:
+            self._webhook_secret = await self._stored_secret(WEBHOOK_SECRET_KEY)
         return self._webhook_secret
 
-    async def _demo_scan(self, session_name: str) -> None:
-        from wahaweb.simulator import SimulatorError
+    async def feed_token(self, token_hash: str) -> str:
+        """The shared-state token of one sign-in's live feed: an HMAC of the sign-in under a server secret.
 
-        sim = self.simulator
-        if sim is None:  # pragma: no cover - not wired without a simulator
-            raise InvalidState("Simulating a phone scan is only possible with the built-in WAHA simulator.")
-        try:
-            sim.scan(session_name)
-        except SimulatorError as exc:
-            if exc.status_code == 404:
-                raise NotFound() from exc
-            raise InvalidState("The session is not showing a QR code right now, so there is nothing to scan.") from exc
+        Reflex lets a client connect under any token it likes, and a shared state lives under
+        its token; a token that can be guessed (`user2`) is a key to that user's data. This one
+        cannot be derived without the secret, which never leaves the server (and is the same on
+        every worker, being stored in the database). It names a sign-in (the cookie's token,
+        as stored hashed), not a user: every tab of one browser shares it, and once that
+        sign-in is revoked (sign-out, disabled account, password change) nothing more is
+        pushed to it.
+        """
+        if self._state_secret is None:
+            self._state_secret = await self._stored_secret(STATE_SECRET_KEY)
+        digest = hmac.new(self._state_secret.encode(), f"feed:{token_hash}".encode(), hashlib.sha256)
+        return "feed" + digest.hexdigest()
+
+    async def _stored_secret(self, key: str) -> str:
+        """A random secret generated on first use and kept in the database (shared by all workers)."""
+        async with self.db.locked_write() as s:
+            row = await s.get(AppSetting, key)
+            if row is None:
+                row = AppSetting(key=key, value=secrets.token_urlsafe(32))
+                s.add(row)
+                logger.info("generated and stored the %s", key.replace("_", " "))
+            return row.value
 
     async def server_info(self, *, max_age: float = 0.0) -> ServerInfo:
         """Reachability, version, tier and engine of the WAHA server (admin panel, banners).
@@ -252,8 +284,16 @@ class Core:
                           tier=version.tier, engine=version.engine,
                           latency_ms=round((time.perf_counter() - started) * 1000, 1))
 
-    async def health(self) -> HealthResult:
-        """Database and WAHA both answer? For /api/health."""
+    async def health(self, *, max_age: float = 2.0) -> HealthResult:
+        """Database and WAHA both answer? For /api/health (a result up to `max_age` s old is reused:
+        anyone may call it, and it must not turn into one WAHA ping per request)."""
+        cached = self._health
+        if cached is not None and time.monotonic() - cached[0] <= max_age:
+            return cached[1]
+        self._health = (time.monotonic(), await self._check_health())
+        return self._health[1]
+
+    async def _check_health(self) -> HealthResult:
         db_ok, db_error = True, None
         try:
             async with self.db.session() as s:
@@ -264,7 +304,7 @@ class Core:
         return HealthResult(ok=db_ok and waha_ok, database_ok=db_ok, waha_ok=waha_ok, database_error=db_error,
                             waha_error=None if waha_ok else f"WAHA at {self.waha.base_url} did not answer /ping")
 
-    async def metrics(self) -> Metrics:
+    async def metrics(self) -> AdminMetrics:
         """Counts and create timings (no actor: for the operator's /api/metrics)."""
         return await compute_metrics(self.db)
 
@@ -272,10 +312,11 @@ class Core:
         if self._closed:
             return
         self._closed = True
+        await self.live.aclose()
         await self.sessions.aclose()
         await self.waha.aclose()
-        if self.simulator is not None:
-            await self.simulator.aclose()
+        if self.demo is not None:
+            await self.demo.aclose()
         await self.limiter.aclose()
         await self.db.aclose()
 

@@ -73,7 +73,10 @@ class RateLimited(CoreError):
         "status": "status checks",
         "qr": "QR code requests",
         "pairing_code": "pairing code requests",
-        "sign_in": "failed sign-in attempts",
+        "action": "session actions",
+        "sign_in": "sign-in attempts",
+        "sign_in_client": "sign-in attempts",
+        "sign_up": "new accounts from your network",
     }
 
     def __init__(self, name: str, retry_after_seconds: float) -> None:

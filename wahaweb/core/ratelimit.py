@@ -120,13 +120,23 @@ class RateLimits:
     status: str = "30/minute"
     qr: str = "10/minute"
     pairing_code: str = "5/minute"
-    #: Failed sign-ins, per account and per client.
+    #: Start, restart, stop, log out, delete, simulated scan: each costs WAHA work (a restart
+    #: takes seconds there), so one user cannot make wahaweb hammer WAHA.
+    action: str = "30/minute"
+    #: Sign-in attempts per account, counted before the password is checked (so concurrent
+    #: guesses cannot all be judged); a successful sign-in clears it.
     sign_in: str = "5/15 minutes"
+    #: Sign-in attempts per client (IP), all counted: wide enough for an office behind one
+    #: NAT, narrow enough that one client cannot spray passwords across many accounts.
+    sign_in_client: str = "20/15 minutes"
+    #: New accounts per client: each account brings its own plan slot.
+    sign_up: str = "5/hour"
 
     @classmethod
     def unlimited(cls) -> RateLimits:
         big = "1000000/second"
-        return cls(create=big, status=big, qr=big, pairing_code=big, sign_in=big)
+        return cls(create=big, status=big, qr=big, pairing_code=big, action=big, sign_in=big,
+                   sign_in_client=big, sign_up=big)
 
 
 class RateLimiter:

@@ -55,7 +55,9 @@ def configure_logging(env: Mapping[str, str] | None = None, *, stream: IO[str] |
                       force: bool = False) -> logging.Handler:
     """Install wahaweb's handler on the root logger (once; `force` replaces it). Returns it."""
     if env is None:
-        from wahaweb.settings import _load_dotenv  # `.env` may set the format, level and secrets
+        from wahaweb.settings import (
+            _load_dotenv,  # `.env` may set the format, level and secrets
+        )
 
         _load_dotenv()
         env = os.environ

@@ -4,8 +4,8 @@ import reflex as rx
 
 from wahaweb.components.notice import notice
 from wahaweb.components.status import status_badge
+from wahaweb.state.dashboard import DashboardState
 from wahaweb.state.feed import SessionCard, UserFeed
-from wahaweb.state.sessions import SessionsState
 from wahaweb.templates import template
 
 
@@ -34,8 +34,8 @@ def create_form() -> rx.Component:
                     rx.input(
                         id="new-session-label",
                         placeholder="e.g. Sales line",
-                        value=SessionsState.label,
-                        on_change=SessionsState.set_label,
+                        value=DashboardState.label,
+                        on_change=DashboardState.set_label,
                         max_length=80,
                         size="3",
                         width="100%",
@@ -50,14 +50,14 @@ def create_form() -> rx.Component:
                     id="create-session",
                     type="submit",
                     size="3",
-                    loading=SessionsState.creating,
+                    loading=DashboardState.creating,
                     align_self="end",
                 ),
                 direction=rx.breakpoints(initial="column", sm="row"),
                 spacing="3",
                 width="100%",
             ),
-            on_submit=lambda _: SessionsState.create_session(),
+            on_submit=lambda _: DashboardState.create_session(),
             reset_on_submit=False,
         ),
         width="100%",
@@ -124,7 +124,7 @@ def empty_state() -> rx.Component:
     )
 
 
-@template(route="/", title="Sessions")
+@template(route="/", title="Sessions", on_load=DashboardState.load)
 def dashboard() -> rx.Component:
     return rx.vstack(
         rx.flex(
@@ -137,7 +137,7 @@ def dashboard() -> rx.Component:
             width="100%",
         ),
         create_form(),
-        notice(SessionsState.notice),
+        notice(DashboardState.notice),
         rx.vstack(
             rx.cond(
                 UserFeed.loaded & (UserFeed.sessions.length() == 0),

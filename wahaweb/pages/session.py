@@ -6,24 +6,24 @@ from wahaweb.components.notice import notice
 from wahaweb.components.pairing import pairing_view
 from wahaweb.components.status import status_badge
 from wahaweb.state.feed import TimelineItem, UserFeed
-from wahaweb.state.sessions import SessionsState
+from wahaweb.state.session_page import SessionPageState
 from wahaweb.templates import template
 
-_card = UserFeed.by_id[SessionsState.session_id]
-_known = UserFeed.by_id.contains(SessionsState.session_id) & ~SessionsState.not_found
+_card = UserFeed.by_id[SessionPageState.session_id]
+_known = UserFeed.by_id.contains(SessionPageState.session_id) & ~SessionPageState.not_found
 
 
 def _action(label: str, icon: str, id_: str, action: str, color: str = "gray") -> rx.Component:
-    return rx.button(rx.icon(icon, size=16), label, id=id_, on_click=SessionsState.ask(action),
-                     variant="soft", color_scheme=color, high_contrast=True, loading=SessionsState.busy == action)
+    return rx.button(rx.icon(icon, size=16), label, id=id_, on_click=SessionPageState.ask(action),
+                     variant="soft", color_scheme=color, high_contrast=True, loading=SessionPageState.busy == action)
 
 
 def actions() -> rx.Component:
     return rx.flex(
         rx.cond(
             (_card.status == "stopped") | (_card.status == "failed"),
-            rx.button(rx.icon("play", size=16), "Start again", id="start-session", on_click=SessionsState.start,
-                      loading=SessionsState.busy == "start"),
+            rx.button(rx.icon("play", size=16), "Start again", id="start-session", on_click=SessionPageState.start,
+                      loading=SessionPageState.busy == "start"),
         ),
         _action("Stop", "square", "stop-session", "stop"),
         _action("Restart", "rotate-cw", "restart-session", "restart"),
@@ -37,20 +37,20 @@ def actions() -> rx.Component:
 def confirm_dialog() -> rx.Component:
     return rx.alert_dialog.root(
         rx.alert_dialog.content(
-            rx.alert_dialog.title(SessionsState.confirm_title),
-            rx.alert_dialog.description(SessionsState.confirm_text),
+            rx.alert_dialog.title(SessionPageState.confirm_title),
+            rx.alert_dialog.description(SessionPageState.confirm_text),
             rx.flex(
                 rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",
-                                                 on_click=SessionsState.cancel_confirm)),
-                rx.alert_dialog.action(rx.button("Confirm", id="confirm", on_click=SessionsState.confirm,
-                                                 color_scheme=rx.cond(SessionsState.confirm_action == "delete", "red", "grass"))),
+                                                 on_click=SessionPageState.cancel_confirm)),
+                rx.alert_dialog.action(rx.button("Confirm", id="confirm", on_click=SessionPageState.confirm,
+                                                 color_scheme=rx.cond(SessionPageState.confirm_action == "delete", "red", "grass"))),
                 gap="3",
                 justify="end",
                 margin_top="1em",
             ),
         ),
-        open=SessionsState.confirm_action != "",
-        on_open_change=SessionsState.dialog_open_changed,
+        open=SessionPageState.confirm_action != "",
+        on_open_change=SessionPageState.dialog_open_changed,
     )
 
 
@@ -102,7 +102,7 @@ def not_found_view() -> rx.Component:
     )
 
 
-@template(route="/sessions/[session_id]", title="Session", on_load=SessionsState.load_session)
+@template(route="/sessions/[session_id]", title="Session", on_load=SessionPageState.load)
 def session_page() -> rx.Component:
     return rx.vstack(
         rx.link(rx.hstack(rx.icon("arrow-left", size=16), rx.text("All sessions", size="2"), align="center"),
@@ -125,7 +125,7 @@ def session_page() -> rx.Component:
                     align="center",
                     gap="2",
                 ),
-                notice(SessionsState.notice),
+                notice(SessionPageState.notice),
                 rx.card(state_view(), width="100%"),
                 actions(),
                 confirm_dialog(),
@@ -133,8 +133,8 @@ def session_page() -> rx.Component:
                     rx.vstack(
                         rx.heading("Recent activity", size="3"),
                         rx.cond(
-                            UserFeed.timelines.contains(SessionsState.session_id),
-                            rx.foreach(UserFeed.timelines[SessionsState.session_id], timeline_item),
+                            UserFeed.timelines.contains(SessionPageState.session_id),
+                            rx.foreach(UserFeed.timelines[SessionPageState.session_id], timeline_item),
                         ),
                         spacing="2",
                         width="100%",
@@ -144,7 +144,7 @@ def session_page() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-            rx.cond(SessionsState.not_found, not_found_view(), rx.center(rx.spinner(size="3"), width="100%",
+            rx.cond(SessionPageState.not_found, not_found_view(), rx.center(rx.spinner(size="3"), width="100%",
                                                                          padding="3em")),
         ),
         spacing="4",

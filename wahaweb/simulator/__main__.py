@@ -8,6 +8,7 @@ import os
 import uvicorn
 
 from .config import ENGINES, SimulatorConfig
+from .profile import PLUS_2026_7, PROFILES
 from .simulator import Simulator
 
 
@@ -24,8 +25,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--time-scale", type=float, default=1.0, help="divides WAHA's timers (QR lifetimes, QR wait)"
     )
-    parser.add_argument("--tier", choices=("plus", "core"), default="plus")
-    parser.add_argument("--engine", choices=ENGINES, default="WEBJS")
+    parser.add_argument(
+        "--profile",
+        choices=tuple(PROFILES),
+        default=PLUS_2026_7,
+        help="the WAHA release to behave like (default %(default)s)",
+    )
+    parser.add_argument(
+        "--action-delay",
+        type=float,
+        default=0.0,
+        help="seconds stop/restart/logout/PUT take, like real WAHA's ~3 s (default 0)",
+    )
+    parser.add_argument("--tier", choices=("plus", "core"), default=None, help="default: the profile's")
+    parser.add_argument("--engine", choices=ENGINES, default=None, help="default: the profile's")
     parser.add_argument("--log-level", default="info")
     return parser.parse_args(argv)
 
@@ -39,6 +52,8 @@ def main(argv: list[str] | None = None) -> None:
             time_scale=args.time_scale,
             tier=args.tier,
             engine=args.engine,
+            profile=args.profile,
+            action_delay=args.action_delay,
         )
     )
     uvicorn.run(simulator.app, host=args.host, port=args.port, log_level=args.log_level)

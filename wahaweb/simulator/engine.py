@@ -19,97 +19,47 @@ to ``restart`` or ``logout`` it instead.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
-import enum
 import logging
-import re
 import secrets
 import string
-import time
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from . import errors, qr
 from .config import SESSION_NAME_MAX_LENGTH, SimulatorConfig
+from .session import SessionStatus, SimSession, now_ms
+
+__all__ = ["SessionEngine", "SessionStatus", "SimSession", "now_ms"]
 
 logger = logging.getLogger(__name__)
 
-SESSION_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 CORE_SESSION_NAME = "default"
 DEFAULT_PUSH_NAME = "Simulated Phone"
 
 
-class SessionStatus(str, enum.Enum):
-    STOPPED = "STOPPED"
-    STARTING = "STARTING"
-    SCAN_QR_CODE = "SCAN_QR_CODE"
-    PASSKEY_REQUIRED = "PASSKEY_REQUIRED"
-    PASSKEY_CONFIRMATION_REQUIRED = "PASSKEY_CONFIRMATION_REQUIRED"
-    WORKING = "WORKING"
-    FAILED = "FAILED"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-@dataclass(eq=False)
-class SimSession:
-    name: str
-    config: dict[str, Any] | None
-    engine: str
-    status: SessionStatus = SessionStatus.STOPPED
-    account: dict[str, str] | None = None
-    """The linked phone ({id, pushName}); survives stop/start, lost on logout."""
-    qr_value: str | None = None
-    qr_number: int = 0
-    pairing_phone: str | None = None
-    last_activity_ms: int | None = None
-    history: deque = field(default_factory=lambda: deque(maxlen=10))
-    timer: asyncio.Task | None = None
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def running(self) -> bool:
-        return self.status is not SessionStatus.STOPPED
-
-    @property
-    def me(self) -> dict[str, str] | None:
-        """WAHA shows ``me`` only while WORKING."""
-        return dict(self.account) if self.account and self.status is SessionStatus.WORKING else None
-
-    def dto(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status.value, "config": self.config}
-
-    def info(self) -> dict[str, Any]:
-        """``SessionInfo``: what GET and every lifecycle action answer (WAHA answers the full info)."""
-        return {
-            "name": self.name,
-            "status": self.status.value,
-            "config": self.config,
-            "me": self.me,
-            "presence": None,
-            "timestamps": {"activity": self.last_activity_ms},
-            "engine": {"engine": self.engine},
-        }
-
-    def recent_statuses(self) -> list[dict[str, Any]]:
-        return [dict(point) for point in self.history]
-
-
 StatusListener = Callable[[SimSession], None]
+Sleep = Callable[[float], Awaitable[None]]
+PAIRABLE = frozenset(
+    {SessionStatus.SCAN_QR_CODE, SessionStatus.PASSKEY_REQUIRED, SessionStatus.PASSKEY_CONFIRMATION_REQUIRED}
+)
+"""Statuses in which a phone can finish linking."""
 
 
 class SessionEngine:
-    def __init__(self, config: SimulatorConfig, on_status_change: StatusListener | None = None):
+    def __init__(
+        self,
+        config: SimulatorConfig,
+        on_status_change: StatusListener | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ):
         self.config = config
         self.sessions: dict[str, SimSession] = {}
         self._on_status_change = on_status_change
+        self._sleep = sleep
+        """Every timer waits through this, so a test can drive time instead of waiting it out."""
 
     # ----------------------------------------------------------------- lookups
     def list(self, include_stopped: bool) -> list[SimSession]:
@@ -130,9 +80,23 @@ class SessionEngine:
             raise errors.session_not_running(name)
         return session
 
-    def check_tier_allows(self, name: str) -> None:
+    def check_tier_allows(self, name: str, *, creating: bool = False) -> None:
+        if not (creating or self.config.behaviour.only_default_everywhere):
+            return
         if self.config.tier == "core" and name != CORE_SESSION_NAME:
-            raise errors.only_default_session(name)
+            raise errors.only_default_session(name, self.config.behaviour.only_default_message)
+
+    def list_items(self, include_stopped: bool) -> builtins.list[dict[str, Any]]:
+        """The list answer; a 2024.10 Core lists a STOPPED ``default`` from boot, in its short shape."""
+        if self.config.behaviour.lists_default_from_boot:
+            items = [
+                {"name": s.name, "status": s.status.value, "config": s.config, "me": s.me}
+                for s in self.list(include_stopped)
+            ]
+            if include_stopped and CORE_SESSION_NAME not in self.sessions:
+                items.insert(0, {"name": CORE_SESSION_NAME, "status": "STOPPED", "config": None, "me": None})
+            return items
+        return [s.list_item() for s in self.list(include_stopped)]
 
     # -------------------------------------------------------------- lifecycle
     def create(self, name: str | None, config: dict[str, Any] | None, start: bool) -> SimSession:
@@ -141,13 +105,13 @@ class SessionEngine:
                 secrets.choice(string.ascii_lowercase + string.digits) for _ in range(26)
             )
         self._validate_name(name)
-        self.check_tier_allows(name)
+        self.check_tier_allows(name, creating=True)
         if name in self.sessions:
             raise errors.unprocessable(f"Session '{name}' already exists. Use PUT to update it.")
         session = SimSession(
             name=name,
             config=config,
-            engine=self.config.engine,
+            engine=str(self.config.engine),
             history=deque(maxlen=self.config.status_history),
         )
         self.sessions[name] = session
@@ -206,23 +170,50 @@ class SessionEngine:
 
     # ------------------------------------------------------- the phone's side
     def scan(self, name: str, phone: str | None = None, push_name: str | None = None) -> SimSession:
-        """The phone scanned the current QR (or entered the pairing code)."""
+        """The phone scanned the current QR (or entered the pairing code, or passed a passkey)."""
         session = self.get(name)
-        if session.status is not SessionStatus.SCAN_QR_CODE:
+        if session.status not in PAIRABLE:
             raise errors.unprocessable(
                 f"Session '{name}' is {session.status.value}; a phone can link only in SCAN_QR_CODE."
             )
         digits = session.pairing_phone or qr.random_phone_number()
         if phone is not None:
-            digits = qr.normalise_phone_number(phone)
-            if digits is None:
+            given = qr.normalise_phone_number(phone)
+            if given is None:
                 raise errors.unprocessable(f"'{phone}' is not a phone number (8 to 15 digits).")
+            digits = given
         self._cancel_timer(session)
         session.qr_value = None
         session.account = {"id": f"{digits}@c.us", "pushName": push_name or DEFAULT_PUSH_NAME}
         self._set_status(session, SessionStatus.WORKING)
         return session
 
+    def passkey(self, name: str, confirm: bool = False) -> SimSession:
+        """The phone asks for a passkey: SCAN_QR_CODE -> PASSKEY_REQUIRED (a WebAuthn challenge),
+        or with ``confirm`` -> PASSKEY_CONFIRMATION_REQUIRED (a code to compare on the phone).
+
+        WAHA reaches these only with a real phone; the simulator needs a control to show them.
+        The QR timer stops; ``scan`` then links the phone, ``fail`` gives up.
+        """
+        session = self.get(name)
+        if session.status not in PAIRABLE:
+            raise errors.unprocessable(
+                f"Session '{name}' is {session.status.value}; a passkey is asked only while pairing."
+            )
+        self._cancel_timer(session)
+        session.qr_value = None
+        if confirm:
+            session.status_data = {"code": qr.new_pairing_code().replace("-", "")[:6]}
+            self._set_status(session, SessionStatus.PASSKEY_CONFIRMATION_REQUIRED)
+        else:
+            session.status_data = {
+                "challenge": secrets.token_urlsafe(32),
+                "rpId": "web.whatsapp.com",
+                "timeout": 60000,
+                "userVerification": "preferred",
+            }
+            self._set_status(session, SessionStatus.PASSKEY_REQUIRED)
+        return session
     def fail(self, name: str) -> SimSession:
         """The engine broke (browser crash, bad auth): FAILED until restarted."""
         session = self.get(name)
@@ -251,9 +242,7 @@ class SessionEngine:
                 f"'{phone_number}' is not a phone number in international format (8 to 15 digits)."
             )
         if session.status is not SessionStatus.SCAN_QR_CODE:
-            raise errors.unprocessable(
-                f"Session '{name}' is {session.status.value}; a pairing code can be requested only in SCAN_QR_CODE."
-            )
+            raise errors.pairing_wrong_status(session.status.value)
         session.pairing_phone = digits
         return qr.new_pairing_code()
 
@@ -292,16 +281,11 @@ class SessionEngine:
 
     # --------------------------------------------------------------- internals
     def _validate_name(self, name: Any) -> None:
+        """WAHA's only rules: a string of at most 54 characters (any characters: ``my.session`` is fine)."""
         if not isinstance(name, str) or not name:
-            raise errors.unprocessable("Session name must be a non-empty string.")
+            raise errors.bad_request(["name must be a string"])
         if len(name) > SESSION_NAME_MAX_LENGTH:
-            raise errors.unprocessable(
-                f"Session name must be at most {SESSION_NAME_MAX_LENGTH} characters, got {len(name)}."
-            )
-        if not SESSION_NAME.match(name):
-            raise errors.unprocessable(
-                "Session name may contain only letters, digits, '_' and '-'."
-            )
+            raise errors.bad_request([f"name must be shorter than or equal to {SESSION_NAME_MAX_LENGTH} characters"])
 
     def _boot(self, session: SimSession) -> None:
         session.pairing_phone = None
@@ -312,6 +296,7 @@ class SessionEngine:
     def _halt(self, session: SimSession) -> None:
         self._cancel_timer(session)
         session.qr_value = None
+        session.status_data = None
         session.qr_number = 0
         session.pairing_phone = None
         if session.status is not SessionStatus.STOPPED:
@@ -325,7 +310,7 @@ class SessionEngine:
     async def _run_boot(self, session: SimSession) -> None:
         config = self.config
         try:
-            await asyncio.sleep(config.qr_delay)
+            await self._starting(session)
             if session.account is not None:
                 self._set_status(session, SessionStatus.WORKING)
                 return
@@ -334,7 +319,7 @@ class SessionEngine:
                 session.qr_number = number
                 self._set_status(session, SessionStatus.SCAN_QR_CODE)
                 lifetime = config.qr_first_lifetime if number == 1 else config.qr_next_lifetime
-                await asyncio.sleep(config.scaled(lifetime))
+                await self._sleep(config.scaled(lifetime))
             session.qr_value = None
             logger.info("session %s: no scan after %d QR codes, FAILED", session.name, config.qr_max_count)
             self._set_status(session, SessionStatus.FAILED)
@@ -342,17 +327,37 @@ class SessionEngine:
             if session.timer is asyncio.current_task():
                 session.timer = None
 
+    async def _starting(self, session: SimSession) -> None:
+        """Wait ``qr_delay``; a 2024.10 engine re-announces STARTING every ~2 s meanwhile."""
+        repeat = self.config.behaviour.starting_repeat
+        remaining = self.config.qr_delay
+        if repeat is None:
+            await self._sleep(remaining)
+            return
+        step = self.config.scaled(repeat)
+        while remaining > step:
+            await self._sleep(step)
+            remaining -= step
+            self._announce(session)
+        await self._sleep(remaining)
+
+    def _announce(self, session: SimSession) -> None:
+        """Tell listeners the status again, unchanged (history and wakers untouched)."""
+        if self._on_status_change is not None:
+            try:
+                self._on_status_change(session)
+            except Exception:
+                logger.exception("status listener failed for session %s", session.name)
+
     def _set_status(self, session: SimSession, status: SessionStatus) -> None:
         stamp = now_ms()
+        if status not in (SessionStatus.PASSKEY_REQUIRED, SessionStatus.PASSKEY_CONFIRMATION_REQUIRED):
+            session.status_data = None
         session.status = status
         session.last_activity_ms = stamp
         session.history.append({"status": status.value, "timestamp": stamp})
         self._wake(session)
-        if self._on_status_change is not None:
-            try:
-                self._on_status_change(session)
-            except Exception:  # a listener bug must not corrupt the state machine
-                logger.exception("status listener failed for session %s", session.name)
+        self._announce(session)  # a listener bug is logged there and never corrupts the state machine
 
     @staticmethod
     def _wake(session: SimSession) -> None:

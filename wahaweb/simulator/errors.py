@@ -56,13 +56,20 @@ def bad_request(messages: list[str]) -> SimulatorError:
     return nest_error(400, messages)
 
 
-def only_default_session(name: str) -> SimulatorError:
+def only_default_session(name: str, template: str) -> SimulatorError:
+    """``template`` is the profile's text (``{name}``/``{encoded}`` filled in when it has them)."""
     encoded = base64.b64encode(name.encode("utf-8")).decode("ascii")
-    return unprocessable(
-        f"WAHA Core support only 'default' session. You tried to access '{name}' session "
-        f"(base64: {encoded}). If you want to run more then one WhatsApp account - please get "
-        f"WAHA PLUS version. Check this out: {PLUS_VERSION_DOCS}"
-    )
+    return unprocessable(template.format(name=name, encoded=encoded))
+
+
+def plus_only(feature: str = "The feature") -> SimulatorError:
+    """What a Core server answers for a Plus feature (``/health`` on 2024.10)."""
+    return unprocessable(f"{feature} is available only in Plus version. Check this out: {PLUS_VERSION_DOCS}")
+
+
+def pairing_wrong_status(status: str) -> SimulatorError:
+    """NOWEB's answer to ``request-code`` outside SCAN_QR_CODE (after waiting for the QR)."""
+    return unprocessable(f"Can request code only in SCAN_QR_CODE status. The current status is {status}")
 
 
 def wrong_status_for_qr(name: str, status: str) -> SimulatorError:
@@ -70,7 +77,7 @@ def wrong_status_for_qr(name: str, status: str) -> SimulatorError:
     return SimulatorError(
         422,
         {
-            "error": "Can not get QR code, session is not in SCAN_QR_CODE status",
+            "error": "Session status is not as expected. Try again later or restart the session",
             "session": name,
             "status": status,
             "expected": ["SCAN_QR_CODE"],

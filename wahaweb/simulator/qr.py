@@ -8,7 +8,6 @@ of that text (any phone's camera decodes it, WhatsApp just won't link).
 from __future__ import annotations
 
 import base64
-import functools
 import io
 import re
 import secrets
@@ -29,16 +28,33 @@ def new_qr_value() -> str:
     return ",".join((ref, _random_b64(32), _random_b64(32), _random_b64(32)))
 
 
-@functools.lru_cache(maxsize=256)
 def render_png(value: str) -> bytes:
-    """PNG of ``value``; cached because clients poll the same QR many times."""
+    """PNG of ``value``: a real, scannable QR."""
     buffer = io.BytesIO()
     segno.make_qr(value, error="l").save(buffer, kind="png", scale=5, border=4)
     return buffer.getvalue()
 
 
-def render_png_base64(value: str) -> str:
-    return base64.b64encode(render_png(value)).decode("ascii")
+class QrRenderer:
+    """PNGs of QR texts, cached per simulator because clients poll the same QR many times.
+
+    An instance, not a module-level cache: simulators in one process share nothing.
+    """
+
+    def __init__(self, max_entries: int = 64) -> None:
+        self._cache: dict[str, bytes] = {}
+        self._max_entries = max_entries
+
+    def png(self, value: str) -> bytes:
+        png = self._cache.get(value)
+        if png is None:
+            if len(self._cache) >= self._max_entries:
+                self._cache.pop(next(iter(self._cache)))
+            png = self._cache[value] = render_png(value)
+        return png
+
+    def png_base64(self, value: str) -> str:
+        return base64.b64encode(self.png(value)).decode("ascii")
 
 
 def new_pairing_code() -> str:

@@ -12,35 +12,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
 import logging
-import os
-import time
 import uuid
 from typing import Any
 
 import httpx
 
-from .engine import SimSession, now_ms
+from .envelopes import SESSION_STATUS_EVENT, new_event_id, session_status_envelope
+from .session import SimSession
+
+__all__ = ["WebhookDispatcher", "new_event_id", "session_status_envelope", "sign", "wants_session_status"]
 
 logger = logging.getLogger(__name__)
-
-SESSION_STATUS_EVENT = "session.status"
-CROCKFORD32 = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
 def sign(body: bytes, key: str) -> str:
     """``X-Webhook-Hmac``: hex HMAC-SHA512 of the raw body."""
     return hmac.new(key.encode("utf-8"), body, hashlib.sha512).hexdigest()
-
-
-def new_event_id() -> str:
-    """``evt_`` + a lower-case ULID (48-bit ms time + 80 random bits), like WAHA's ids."""
-    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
-    chars = [CROCKFORD32[(value >> shift) & 31] for shift in range(125, -1, -5)]
-    return "evt_" + "".join(chars)
 
 
 def wants_session_status(webhook: Any) -> bool:
@@ -50,33 +42,17 @@ def wants_session_status(webhook: Any) -> bool:
     return SESSION_STATUS_EVENT in events or "*" in events
 
 
-def session_status_envelope(session: SimSession, environment: dict[str, Any]) -> dict[str, Any]:
-    config = session.config or {}
-    return {
-        "id": new_event_id(),
-        "timestamp": now_ms(),
-        "event": SESSION_STATUS_EVENT,
-        "session": session.name,
-        "metadata": config.get("metadata") or {},
-        "me": session.me,
-        "engine": session.engine,
-        "environment": environment,
-        "payload": {
-            "name": session.name,
-            "status": session.status.value,
-            "statuses": session.recent_statuses(),
-        },
-    }
-
-
 class WebhookDispatcher:
     def __init__(
         self,
         environment: dict[str, Any],
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 5.0,
+        signed: bool = True,
     ):
         self.environment = environment
+        self.signed = signed
+        """False (WAHA 2024.10): no ``id``/``timestamp`` in envelopes and no HMAC or id headers."""
         self.transport = transport
         self.timeout = timeout
         self.deliveries: list[dict[str, Any]] = []
@@ -91,7 +67,7 @@ class WebhookDispatcher:
         webhooks = [w for w in (session.config or {}).get("webhooks") or [] if wants_session_status(w)]
         if not webhooks:
             return
-        envelope = session_status_envelope(session, self.environment)
+        envelope = session_status_envelope(session, self.environment, signed=self.signed)
         body = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         previous = self._tails.get(session.name)
         task = asyncio.get_running_loop().create_task(
@@ -99,7 +75,7 @@ class WebhookDispatcher:
         )
         self._tails[session.name] = task
         self._pending.add(task)
-        task.add_done_callback(lambda done, name=session.name: self._forget(name, done))
+        task.add_done_callback(functools.partial(self._forget, session.name))
 
     async def drain(self) -> None:
         """Wait until every queued delivery has finished (tests use it instead of sleeping)."""
@@ -148,13 +124,12 @@ class WebhookDispatcher:
 
     async def _post(self, webhook: dict[str, Any], envelope: dict[str, Any], body: bytes) -> None:
         url = webhook["url"]
-        headers = {
-            "Content-Type": "application/json",
-            "X-Webhook-Request-Id": str(uuid.uuid4()),
-            "X-Webhook-Timestamp": str(envelope["timestamp"]),
-        }
+        headers = {"Content-Type": "application/json"}
+        if self.signed:
+            headers["X-Webhook-Request-Id"] = str(uuid.uuid4())
+            headers["X-Webhook-Timestamp"] = str(envelope["timestamp"])
         key = (webhook.get("hmac") or {}).get("key")
-        if key:
+        if key and self.signed:
             headers["X-Webhook-Hmac"] = sign(body, key)
             headers["X-Webhook-Hmac-Algorithm"] = "sha512"
         for custom in webhook.get("customHeaders") or []:
@@ -162,7 +137,7 @@ class WebhookDispatcher:
                 headers[str(custom["name"])] = str(custom.get("value", ""))
         record: dict[str, Any] = {
             "url": url,
-            "event_id": envelope["id"],
+            "event_id": envelope.get("id"),
             "session": envelope["session"],
             "status": envelope["payload"]["status"],
             "status_code": None,
@@ -172,8 +147,8 @@ class WebhookDispatcher:
             response = await self._http().post(url, content=body, headers=headers)
             record["status_code"] = response.status_code
             if response.status_code >= 400:
-                logger.warning("webhook %s answered %s for %s", url, response.status_code, envelope["id"])
+                logger.warning("webhook %s answered %s for %s", url, response.status_code, envelope.get("id"))
         except Exception as exc:  # a dead receiver must never hurt the simulator
             record["error"] = f"{type(exc).__name__}: {exc}"
-            logger.warning("webhook %s failed for %s: %s", url, envelope["id"], record["error"])
+            logger.warning("webhook %s failed for %s: %s", url, envelope.get("id"), record["error"])
         self.deliveries.append(record)

@@ -8,55 +8,26 @@ and paging sends one int, so every handler fits the event guard's argument rules
 Authorization: every public handler takes the verified admin as `user`, injected by
 `_admin_handler` below. That decorator is a stand-in with the contract of
 `wahaweb.state.guard.guarded(admin=True)`, which this branch does not have yet: once it
-does, replace each `@_admin_handler` by `@guarded(admin=True)` (one line each) and delete
+does, replace each `@guarded(admin=True)` by `@guarded(admin=True)` (one line each) and delete
 the stand-in.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import inspect
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import reflex as rx
 
 from wahaweb.core.activity import ActivityFilter, ActivityItem
-from wahaweb.core.errors import AuthError, CoreError
+from wahaweb.core.errors import CoreError
 from wahaweb.core.models import User
-from wahaweb.runtime import get_core
 from wahaweb.state.admin import AdminState
+from wahaweb.state.context import app_core
+from wahaweb.state.guard import guarded
 
 ALL = "all"
 PER_PAGE = 25
 SYSTEM = "system"
-
-
-def _admin_handler(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    """Run `fn(self, user, *args)` only for a signed-in admin (re-read from the database).
-
-    Stand-in for `guarded(admin=True)`: same signature rules (`user` right after `self`,
-    hidden from Reflex), so swapping the decorator is the whole migration.
-    """
-    public = inspect.signature(fn)
-    params = list(public.parameters.values())
-    assert len(params) >= 2 and params[1].name == "user", f"{fn.__qualname__} takes `user` after `self`"
-
-    @functools.wraps(fn)
-    async def wrapper(self, *args, **kwargs):
-        try:
-            user = await self.current_user()
-        except AuthError:
-            return None
-        if not user.is_admin:
-            return None
-        return await fn(self, user, *args, **kwargs)
-
-    del wrapper.__wrapped__  # Reflex must see the public signature, not the one with `user`
-    wrapper.__signature__ = public.replace(parameters=[params[0], *params[2:]])  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {k: v for k, v in fn.__annotations__.items() if k != "user"}
-    return wrapper
 
 
 @dataclasses.dataclass
@@ -94,7 +65,7 @@ class ActivityState(AdminState):
                               action=None if self.activity_action == ALL else self.activity_action)
 
     async def _fetch(self, user: User) -> None:
-        core = await get_core()
+        core = app_core()
         try:
             page = await core.admin.activity(user, self._filter(), page=self.activity_page, per_page=PER_PAGE)
             if page.page > page.pages:  # the list shrank under this page: show its last page
@@ -109,33 +80,33 @@ class ActivityState(AdminState):
         self.activity_actions = [ALL, *actions]
 
     @rx.event
-    @_admin_handler
+    @guarded(admin=True)
     async def load_activity(self, user: User):
         await self._fetch(user)
 
     @rx.event
-    @_admin_handler
+    @guarded(admin=True)
     async def filter_activity_user(self, user: User, value: str):
         """A user's id, or "all"."""
         self.activity_user, self.activity_page = (value if value.isdigit() else ALL), 1
         await self._fetch(user)
 
     @rx.event
-    @_admin_handler
+    @guarded(admin=True)
     async def filter_activity_session(self, user: User, value: str):
         """Part of a session id ("" = every session)."""
         self.activity_session, self.activity_page = value.strip()[:54], 1
         await self._fetch(user)
 
     @rx.event
-    @_admin_handler
+    @guarded(admin=True)
     async def filter_activity_action(self, user: User, value: str):
         """An action name, or "all"."""
         self.activity_action, self.activity_page = value[:40] or ALL, 1
         await self._fetch(user)
 
     @rx.event
-    @_admin_handler
+    @guarded(admin=True)
     async def turn_activity_page(self, user: User, delta: int):
         """Previous (negative) or next (positive) page, kept within 1..pages."""
         step = 1 if delta > 0 else -1

@@ -6,10 +6,12 @@ import dataclasses
 
 import reflex as rx
 
-from wahaweb.core.errors import AuthError, CoreError, PermissionDenied
+from wahaweb.core.errors import CoreError
 from wahaweb.core.models import User
-from wahaweb.runtime import get_core
 from wahaweb.state.auth import AuthState
+from wahaweb.state.context import app_core
+from wahaweb.state.guard import guarded
+from wahaweb.state.live import silence_feed
 
 NO_PLAN = "(no plan)"
 
@@ -25,33 +27,21 @@ class UserRow:
 
 
 class AdminState(AuthState):
+    """/admin: every handler is `@guarded(admin=True)` (role re-read from the database)."""
+
     users: list[UserRow] = []
     plans: list[str] = []
     metrics_text: str = ""
-    denied: bool = False
     admin_notice: str = ""
 
-    async def _admin(self) -> User | None:
-        try:
-            user = await self.current_user()
-        except AuthError:
-            return None
-        if not user.is_admin:
-            self.denied = True
-            return None
-        self.denied = False
-        return user
-
     @rx.event
-    async def load(self):
-        user = await self._admin()
-        if user is None:
-            return None
+    @guarded(admin=True)
+    async def load(self, user: User):
+        await self._open_page(user)
         await self._reload(user)
-        return None
 
     async def _reload(self, user: User) -> None:
-        core = await get_core()
+        core = app_core()
         summaries = await core.admin.list_users(user)
         self.users = [
             UserRow(id=s.user.id or 0, email=s.user.email, role=s.user.role, active=s.user.active,
@@ -63,12 +53,8 @@ class AdminState(AuthState):
         p50 = f"{m.create_ms_p50:.0f}" if m.create_ms_p50 is not None else "–"
         p95 = f"{m.create_ms_p95:.0f}" if m.create_ms_p95 is not None else "–"
         self.metrics_text = f"session creation p50 {p50} ms, p95 {p95} ms over the last {m.sample} creates"
-        await self.refresh_feed(user)
 
-    async def _do(self, fn, *args, done: str):
-        user = await self._admin()
-        if user is None:
-            return rx.toast.error(str(PermissionDenied()))
+    async def _do(self, user: User, fn, *args, done: str):
         try:
             await fn(user, *args)
         except CoreError as exc:
@@ -79,12 +65,18 @@ class AdminState(AuthState):
         return rx.toast.success(done)
 
     @rx.event
-    async def set_plan(self, user_id: int, plan: str):
-        core = await get_core()
-        return await self._do(core.admin.set_plan, user_id, None if plan == NO_PLAN else plan, done="Plan changed.")
+    @guarded(admin=True)
+    async def set_plan(self, user: User, user_id: int, plan: str):
+        core = app_core()
+        return await self._do(user, core.admin.set_plan, user_id, None if plan == NO_PLAN else plan,
+                              done="Plan changed.")
 
     @rx.event
-    async def set_active(self, user_id: int, active: bool):
-        core = await get_core()
-        return await self._do(core.admin.set_active, user_id, active,
-                              done="Account enabled." if active else "Account disabled and signed out.")
+    @guarded(admin=True)
+    async def set_active(self, user: User, user_id: int, active: bool):
+        core = app_core()
+        result = await self._do(user, core.admin.set_active, user_id, active,
+                                done="Account enabled." if active else "Account disabled and signed out.")
+        if not active and not self.admin_notice:
+            await silence_feed(core, user_id)
+        return result

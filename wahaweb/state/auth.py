@@ -1,8 +1,9 @@
 """Who is signed in, read from the HttpOnly session cookie on the server side.
 
 The token lives only in that cookie and in backend code paths: Reflex keeps request
-cookies out of the state it sends to the browser. Every action re-authenticates with
-the token, so a revoked token or a disabled account stops working at once.
+cookies out of the state it sends to the browser. Every handler re-authenticates with
+the token (see `wahaweb.state.guard`), so a revoked token or a disabled account stops
+working at once. Nothing here is callable by a client except through the guard.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from wahaweb.api.auth import COOKIE_NAME, safe_next
+from wahaweb.api.messages import message_for
+from wahaweb.core.accounts import hash_token
 from wahaweb.core.errors import AuthError
 from wahaweb.core.models import User
-from wahaweb.runtime import get_core
+from wahaweb.state.context import app_core
+from wahaweb.state.guard import public
 
 
 def session_token(state: rx.State) -> str | None:
@@ -29,58 +33,99 @@ def session_token(state: rx.State) -> str | None:
     return morsel.value if morsel else None
 
 
+async def cookie_user(state: rx.State) -> User | None:
+    """The signed-in, active user of this connection's cookie, or None."""
+    try:
+        return await app_core().accounts.authenticate(session_token(state))
+    except AuthError:
+        return None
+
+
+def _page_states() -> list[type[rx.State]]:
+    """AuthState and every state below it (dashboard, session page, admin, server panel)."""
+    found: list[type[rx.State]] = []
+    todo: list[type[rx.State]] = [AuthState]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.get_substates())
+    return found
+
+
 class AuthState(rx.State):
     """Base of every signed-in page state."""
 
     email: str = ""
     is_admin: bool = False
     signed_in: bool = False
+    denied: bool = False
     #: The user's numeric id lives only on the server.
     _user_id: int | None = None
 
-    async def current_user(self) -> User:
-        """The signed-in user, re-checked against the database (raises AuthError)."""
-        user = await (await get_core()).accounts.authenticate(session_token(self))
+    async def _guard_user(self, *, admin: bool) -> tuple[User | None, object]:
+        """For the guard: the cookie's user, or None and what to send back instead."""
+        user = await cookie_user(self)
+        if user is None:
+            return None, await self._signed_out()
+        if self._user_id is not None and self._user_id != user.id:
+            # This tab's state was filled for someone else (a client token reused with another
+            # cookie): wipe it before anything runs as the new user.
+            await self._wipe_tab()
+        if admin and not user.is_admin:
+            self.denied = True
+            return None, rx.toast.error("Only an administrator can do that.")
         self._user_id = user.id
         self.email = user.email
         self.is_admin = user.is_admin
         self.signed_in = True
-        return user
+        self.denied = False
+        return user, None
 
-    def _forget(self) -> None:
+    async def _wipe_tab(self) -> None:
+        """Reset every page state of this tab and drop its link to a feed."""
+        from wahaweb.state.feed import UserFeed
+
+        root = self._get_root_state()
+        for cls in _page_states():
+            (await root.get_state(cls)).reset()
+        links = root._reflex_internal_links or {}
+        if links.pop(UserFeed.get_full_name(), None) is not None:
+            feed = await root.get_state(UserFeed)
+            feed._linked_from.discard(root.rx_router_session.client_token)
+        self._user_id = None
+
+    async def _signed_out(self):
+        """Forget the user here and send the browser to sign in, then back to this page.
+
+        The tab's link to a feed is not touched here (that would empty the feed of every
+        tab of its owner): it was only ever made for the cookie's own user, and a tab that
+        reconnects without that cookie is unlinked by `AccessMiddleware` before hydrating.
+        """
         self._user_id = None
         self.email = ""
         self.is_admin = False
         self.signed_in = False
-
-    def _to_login(self):
-        """Forget the user here and send the browser to sign in, then back to this page."""
-        self._forget()
         path = safe_next(self.router.url.path + (f"?{self.router.url.query}" if self.router.url.query else ""))
         query = "" if path == "/" else "?" + urlencode({"next": path})
         return rx.redirect(f"/login{query}", replace=True)
 
-    async def refresh_feed(self, user: User) -> None:
-        """Reload this user's live feed; every tab of the user sees the result."""
-        from wahaweb.state.feed import UserFeed, feed_token
+    async def _open_page(self, user: User) -> None:
+        """Every private page's load, once: link this tab to the user's feed (only now, after the
+        cookie was checked), fill it from the database, and show the WAHA server's state."""
+        from wahaweb.state.feed import UserFeed
+        from wahaweb.state.server import PAGE_LOAD_PROBE_MAX_AGE_S, ServerState
 
+        core = app_core()
+        token = await core.feed_token(hash_token(session_token(self) or ""))
         feed = await self.get_state(UserFeed)
-        if feed._linked_to != feed_token(user.id):
-            feed = await feed._link_to(feed_token(user.id))
-        await feed.fill(await get_core(), user)
-
-    @rx.event
-    async def require_user(self):
-        """on_load of every private page: signed-out visitors go to /login?next=…"""
-        try:
-            user = await self.current_user()
-        except AuthError:
-            return self._to_login()
-        await self.refresh_feed(user)
+        if feed._linked_to != token:
+            feed = await feed._link_to(token)
+        await feed._fill(core, user)
+        await (await self.get_state(ServerState))._show(user, max_age=PAGE_LOAD_PROBE_MAX_AGE_S)
 
 
 class AuthFormState(rx.State):
-    """The sign-in and sign-up forms: messages come back in the query string."""
+    """The sign-in and sign-up forms: messages come back as codes in the query string."""
 
     error: str = ""
     field: str = ""
@@ -88,15 +133,15 @@ class AuthFormState(rx.State):
     next_path: str = "/"
 
     @rx.event
+    @public
     async def load(self):
         params = self.router.url.query_parameters
-        self.error = params.get("error", "")[:300]
-        self.field = params.get("field", "")
+        # Only known codes are shown: a crafted ?error= link cannot put words on our page.
+        self.error = message_for(params.get("error", ""), params.get("wait"))
+        self.field = params.get("field", "") if params.get("field", "") in ("email", "password") else ""
         self.email_value = params.get("email", "")[:254]
         self.next_path = safe_next(params.get("next"))
         # Already signed in: nothing to do here.
-        try:
-            await (await get_core()).accounts.authenticate(session_token(self))
-        except AuthError:
+        if await cookie_user(self) is None:
             return None
         return rx.redirect(self.next_path, replace=True)

@@ -1,9 +1,13 @@
 """One live feed per user, shared by all of that user's tabs.
 
-`UserFeed` is an `rx.SharedState` linked (server-side, on sign-in) to the token
-`user<id>`: writing it from any tab, or from the status engine through
-`app.modify_state`, updates every tab of that user and no one else's. Admins'
-feeds also carry every session, for /admin.
+`UserFeed` is an `rx.SharedState` linked (server-side, only after the cookie has been
+checked) to the user's feed token, an HMAC of the user id under a server secret
+(`Core.feed_token`): Reflex lets a client connect under any token it likes, so a
+guessable one would hand out the feed. Writing the feed from any tab, or from the
+status engine through `app.modify_state`, updates every tab of that user and no one
+else's. Admins' feeds also carry every session, for /admin.
+
+It has no event handlers: every method is `_private`, so no client can call one.
 """
 
 from __future__ import annotations
@@ -14,12 +18,9 @@ import datetime as dt
 import reflex as rx
 
 from wahaweb.core.container import Core
+from wahaweb.core.live import QrState
 from wahaweb.core.models import User, WaSession
-
-
-def feed_token(user_id: int) -> str:
-    """Shared-state token of a user's feed (Reflex forbids underscores here)."""
-    return f"user{user_id}"
+from wahaweb.core.status import ACTIVE_STATUSES
 
 
 def _iso(value: dt.datetime | None) -> str:
@@ -69,6 +70,11 @@ class QrCard:
     expires_at_ms: int = 0
 
 
+def qr_card(qr: QrState) -> QrCard:
+    return QrCard(data_url=qr.data_url, rotation=qr.rotation, max_rotations=qr.max_rotations,
+                  expires_at_ms=qr.expires_at_ms)
+
+
 @dataclasses.dataclass
 class TimelineItem:
     at: str = ""
@@ -78,7 +84,11 @@ class TimelineItem:
 
 
 class UserFeed(rx.SharedState):
-    """Everything live about one user's sessions."""
+    """Everything live about one user's sessions.
+
+    Filled once when a page loads (`_fill`); afterwards the status engine's change stream
+    patches it one card at a time (`_patch`, `_remove`, `_set_qr`): no reloads.
+    """
 
     sessions: list[SessionCard] = []
     #: Admins only: every session of every user, with its owner.
@@ -93,28 +103,68 @@ class UserFeed(rx.SharedState):
     plan: str = ""
     loaded: bool = False
 
-    async def fill(self, core: Core, user: User) -> None:
-        """Reload the feed from the database (one query for sessions, one for usage)."""
-        own = await core.sessions.list(user)
-        cards = [SessionCard.of(row) for row in own]
+    def _clear(self) -> None:
+        """Empty the feed (a disabled account: nothing more reaches its tabs)."""
+        self.sessions, self.all_sessions, self.by_id, self.qr, self.timelines = [], [], {}, {}, {}
+        self.active = self.limit = 0
+        self.plan = ""
+        self.loaded = False
+
+    async def _fill(self, core: Core, user: User) -> None:
+        """The page load: the user's sessions (admins: everyone's) and plan usage, from the database."""
+        cards = [SessionCard.of(row) for row in await core.sessions.of_user(user)]
         self.sessions = cards
-        by_id = {card.id: card for card in cards}
         if user.is_admin:
-            everyone = [SessionCard.of(item.session, item.owner_email) for item in await core.sessions.list_all(user)]
-            self.all_sessions = everyone
-            by_id.update({card.id: card for card in everyone if card.id not in by_id})
+            self.all_sessions = [SessionCard.of(item.session, item.owner_email)
+                                 for item in await core.sessions.all_with_owners(user)]
         else:
             self.all_sessions = []
-        self.by_id = by_id
-        self.qr = {k: v for k, v in self.qr.items() if k in by_id and by_id[k].status == "pairing"}
-        self.timelines = {k: v for k, v in self.timelines.items() if k in by_id}
+        self._index()
+        self.qr = {k: v for k, v in self.qr.items() if k in self.by_id and self.by_id[k].status == "pairing"}
+        self.timelines = {k: v for k, v in self.timelines.items() if k in self.by_id}
         usage = await core.accounts.usage(user)
         self.active, self.limit, self.plan = usage.active, usage.limit, usage.plan_label
         self.loaded = True
 
-    async def load_timeline(self, core: Core, user: User, session_id: str) -> None:
-        """The session's recent activity (the caller has checked it may see the session)."""
-        events = await core.sessions.history(user, session_id, limit=20)
+    def _index(self) -> None:
+        by_id = {card.id: card for card in self.all_sessions}
+        by_id.update({card.id: card for card in self.sessions})
+        self.by_id = by_id
+
+    def _patch(self, card: SessionCard, *, own: bool, admin: bool) -> None:
+        """One session changed: replace (or add) its card; the plan meter follows from the cards."""
+        if own:
+            self.sessions = _upsert(self.sessions, card)
+            self.active = sum(1 for c in self.sessions if c.status in ACTIVE_STATUSES)
+        if admin:
+            previous = next((c for c in self.all_sessions if c.id == card.id), None)
+            owned = dataclasses.replace(card, owner=card.owner or (previous.owner if previous else ""))
+            self.all_sessions = _upsert(self.all_sessions, owned)
+        self._index()
+        if card.status != "pairing" and card.id in self.qr:
+            self.qr = {k: v for k, v in self.qr.items() if k != card.id}
+
+    def _remove(self, session_id: str) -> None:
+        self.sessions = [c for c in self.sessions if c.id != session_id]
+        self.all_sessions = [c for c in self.all_sessions if c.id != session_id]
+        self.active = sum(1 for c in self.sessions if c.status in ACTIVE_STATUSES)
+        self._index()
+        self.qr = {k: v for k, v in self.qr.items() if k != session_id}
+        self.timelines = {k: v for k, v in self.timelines.items() if k != session_id}
+
+    def _set_qr(self, session_id: str, card: QrCard) -> None:
+        self.qr = {**self.qr, session_id: card}
+
+    async def _load_timeline(self, core: Core, session_id: str) -> None:
+        """The session's recent activity (callers have checked this feed may see the session)."""
+        events = await core.audit.for_session(session_id, 20)
         items = [TimelineItem(at=e.at.isoformat(), action=e.action, outcome=e.outcome, detail=e.detail or "")
                  for e in events]
         self.timelines = {**self.timelines, session_id: items}
+
+
+def _upsert(cards: list[SessionCard], card: SessionCard) -> list[SessionCard]:
+    """Replace the card with the same id in place, or put a new one first (newest first)."""
+    if any(c.id == card.id for c in cards):
+        return [card if c.id == card.id else c for c in cards]
+    return [card, *cards]

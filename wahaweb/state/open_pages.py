@@ -9,14 +9,11 @@ workers). Sampling, rather than hooking connect/disconnect, leaves Reflex untouc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 import reflex as rx
 
 from wahaweb.observability import Metrics
-from wahaweb.runtime import get_core
 
 logger = logging.getLogger("wahaweb.state.open_pages")
 SAMPLE_EVERY = 5.0
@@ -37,15 +34,6 @@ async def _sample(app: rx.App, metrics: Metrics, every: float) -> None:
         await asyncio.sleep(every)
 
 
-@contextlib.asynccontextmanager
-async def sample_open_pages(app: rx.App) -> AsyncIterator[None]:
-    """Lifespan task: keep the open-pages gauge current while the backend runs."""
-    metrics = (await get_core()).telemetry  # kept: the Core may be closed before this task ends
-    task = asyncio.ensure_future(_sample(app, metrics, SAMPLE_EVERY))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        metrics.process_exiting()
+def start_sampling(app: rx.App, metrics: Metrics, every: float = SAMPLE_EVERY) -> asyncio.Task:
+    """Keep the open-pages gauge current while the backend runs (the lifespan cancels it)."""
+    return asyncio.ensure_future(_sample(app, metrics, every))

@@ -1,19 +1,34 @@
-"""Which WAHA server wahaweb talks to, for the operator's eyes (never its key)."""
+"""Which WAHA server wahaweb talks to, for the operator's eyes (never its key).
+
+Everyone signed in learns whether WAHA answers (the "unreachable" banner); the URL,
+version, tier, engine and error text are the operator's infrastructure and reach admins
+only. Probes are shared (a page load reuses one a few seconds old) and the refresh
+button counts against the caller's status-check limit, so no client can make wahaweb
+hammer WAHA.
+"""
 
 from __future__ import annotations
 
 import reflex as rx
 
-from wahaweb.runtime import get_core
+from wahaweb.core.errors import RateLimited
+from wahaweb.core.models import User
 from wahaweb.settings import get_settings
+from wahaweb.state.auth import AuthState
+from wahaweb.state.context import app_core
+from wahaweb.state.guard import guarded, public
 
-
-#: How stale the WAHA probe behind a page load may be.
+#: How stale the WAHA probe behind a page load may be (every private page load shows it).
 PAGE_LOAD_PROBE_MAX_AGE_S = 5.0
+#: How stale the probe behind the admin's refresh button may be (double clicks share one).
+REFRESH_PROBE_MAX_AGE_S = 1.0
 
 
-class ServerState(rx.State):
-    """WAHA server facts shown on the server panel; refreshed on page load."""
+class ServerState(AuthState):
+    """WAHA server facts shown on the server panel; refreshed on page load.
+
+    A substate of AuthState so its guarded handlers resolve the user the same way.
+    """
 
     demo_mode: bool = get_settings().embedded
     checked: bool = False
@@ -26,28 +41,32 @@ class ServerState(rx.State):
     latency_ms: float = 0.0
 
     @rx.event
+    @public
     def load_mode(self):
         """Cheap, on every page: is this the embedded simulator (for the demo banner)?"""
         self.demo_mode = get_settings().embedded
 
     @rx.event
-    async def refresh(self):
-        """The panel's button: ask WAHA now."""
-        await self._show(max_age=0.0)
+    @guarded(admin=True)
+    async def refresh(self, user: User):
+        """The panel's button: ask WAHA now (throttled per admin)."""
+        core = app_core()
+        try:
+            await core.limiter.hit("status", f"user:{user.id}")
+        except RateLimited as exc:
+            return rx.toast.error(str(exc))
+        await self._show(user, max_age=REFRESH_PROBE_MAX_AGE_S)
+        return None
 
-    @rx.event
-    async def load(self):
-        """Every signed-in page load: a probe at most a few seconds old will do."""
-        await self._show(max_age=PAGE_LOAD_PROBE_MAX_AGE_S)
-
-    async def _show(self, *, max_age: float) -> None:
-        info = await (await get_core()).server_info(max_age=max_age)
+    async def _show(self, user: User, *, max_age: float) -> None:
+        info = await app_core().server_info(max_age=max_age)
         self.demo_mode = info.embedded
-        self.url = info.url
         self.reachable = info.reachable
-        self.version = info.version or ""
-        self.tier = info.tier or ""
-        self.engine = info.engine or ""
-        self.error = info.error or ""
-        self.latency_ms = info.latency_ms or 0.0
         self.checked = True
+        admin = user.is_admin
+        self.url = info.url if admin else ""
+        self.version = (info.version or "") if admin else ""
+        self.tier = (info.tier or "") if admin else ""
+        self.engine = (info.engine or "") if admin else ""
+        self.error = (info.error or "") if admin else ""
+        self.latency_ms = (info.latency_ms or 0.0) if admin else 0.0

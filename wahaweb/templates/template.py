@@ -1,11 +1,13 @@
 """Shared layout: header, demo banner, content column. Every page goes through `@template`.
 
-Private pages (the default) check the sign-in cookie on load and send signed-out
-visitors to /login and back afterwards.
+A private page's `on_load` is its own state's guarded `load` (one authentication, one
+feed fill, the server panel): signed-out visitors go to /login and back afterwards.
+`@template` returns a `Page`; wahaweb.py adds each page to the app explicitly.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import reflex as rx
@@ -15,8 +17,18 @@ from wahaweb.components.native_form import native_form
 from wahaweb.state.auth import AuthState
 from wahaweb.state.server import ServerState
 
-#: Pages registered through `template`, added to the app in wahaweb.py.
-PAGES: list[dict] = []
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """What `app.add_page` takes for one page."""
+
+    component: Callable[[], rx.Component]
+    route: str
+    title: str
+    on_load: list
+
+    def add_to(self, app: rx.App) -> None:
+        app.add_page(component=self.component, route=self.route, title=self.title, on_load=self.on_load)
 
 #: A page restored from the back/forward cache after sign-out must not show private data:
 #: reload it, and the server decides again what it may show.
@@ -87,12 +99,11 @@ def template(
     route: str,
     title: str,
     *,
-    on_load: rx.event.EventType | list | None = None,
-    public: bool = False,
-) -> Callable[[Callable[[], rx.Component]], Callable[[], rx.Component]]:
-    """Wrap a page body in the shared layout and register it under `route`."""
+    on_load: rx.event.EventType,
+) -> Callable[[Callable[[], rx.Component]], Page]:
+    """Wrap a page body in the shared layout; `on_load` is the page state's own load handler."""
 
-    def decorator(body: Callable[[], rx.Component]) -> Callable[[], rx.Component]:
+    def decorator(body: Callable[[], rx.Component]) -> Page:
         def page() -> rx.Component:
             return rx.box(
                 _NO_STALE_PAGES,
@@ -105,12 +116,7 @@ def template(
                 background=rx.color("gray", 2),
             )
 
-        loads: list = (
-            [ServerState.load_mode] if public else [AuthState.require_user, ServerState.load_mode, ServerState.load]
-        )
-        if on_load is not None:
-            loads.extend(on_load if isinstance(on_load, list) else [on_load])
-        PAGES.append({"component": page, "route": route, "title": f"{title} · wahaweb", "on_load": loads})
-        return page
+        return Page(component=page, route=route, title=f"{title} · wahaweb",
+                    on_load=[ServerState.load_mode, on_load])
 
     return decorator

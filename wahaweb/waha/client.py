@@ -1,18 +1,19 @@
 """The one door from wahaweb to WAHA.
 
 One `WahaClient` per process keeps one pooled httpx connection set; every
-WAHA call goes through `_request`, which adds the key, measures, retries
-5xx and network errors (see retry.py) and turns 4xx answers into the
-errors of errors.py. Methods then read the body into the typed models.
+WAHA call goes through `WahaRequester` (requester.py), which adds the key,
+enforces the call's deadline, retries 5xx and network errors (retry.py) and
+turns 4xx answers into the errors of errors.py. Methods then read the body
+into the typed models; an empty body is WAHA's way of saying "nothing".
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
-import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
@@ -23,20 +24,21 @@ from wahaweb.waha.errors import (
     WahaError,
     WahaHTTPError,
     WahaNotFound,
-    WahaUnavailable,
     WahaUnprocessable,
-    body_excerpt,
-    error_from_response,
 )
-from wahaweb.waha.models import Me, QRImage, ServerVersion, SessionDTO, SessionInfo
-from wahaweb.waha.observer import RequestObserver, report
-from wahaweb.waha.retry import (
-    DEFAULT_RETRY_WAITS,
-    ServerErrorAnswer,
-    SleepFunction,
-    build_retrying,
-    describe_cause,
+from wahaweb.waha.events import WahaEventStream, open_event_stream
+from wahaweb.waha.models import (
+    Me,
+    QRImage,
+    ServerStatus,
+    ServerVersion,
+    SessionDTO,
+    SessionInfo,
+    WahaStatus,
 )
+from wahaweb.waha.observer import RequestObserver
+from wahaweb.waha.requester import WahaRequester
+from wahaweb.waha.retry import DEFAULT_RETRY_WAITS, SleepFunction
 
 if TYPE_CHECKING:
     from wahaweb.settings import Settings
@@ -44,6 +46,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger("wahaweb.waha")
 
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
+
+#: The longest any one call may take, retries included; above WAHA's own 5 s QR wait.
+DEFAULT_DEADLINE = 15.0
+#: `request-code` hangs forever on some WAHA versions (2024.10 while STARTING).
+DEFAULT_REQUEST_CODE_DEADLINE = 5.0
 
 #: WAHA answers `start` on a running session with a 422 carrying one of these.
 _ALREADY_STARTED_MARKERS = ("already started", "already running")
@@ -79,13 +86,15 @@ class WahaClient:
         transport: httpx.AsyncBaseTransport | None = None,
         retry_waits: Sequence[float] = DEFAULT_RETRY_WAITS,
         sleep: SleepFunction = asyncio.sleep,
+        deadline: float = DEFAULT_DEADLINE,
+        request_code_deadline: float = DEFAULT_REQUEST_CODE_DEADLINE,
         observer: RequestObserver | None = None,  # told of every attempt (metrics)
     ) -> None:
+        """`deadline` bounds every call, retries included (`WahaTimeout` past it);
+        `request_code_deadline` is the shorter one for `request_pairing_code`."""
         self._api_key = api_key or None
-        self._observer = observer
         self._display_base_url = _display_url(base_url)
-        self._retry_waits = tuple(retry_waits)
-        self._sleep = sleep
+        self._request_code_deadline = request_code_deadline
         self._http = httpx.AsyncClient(
             base_url=base_url,
             transport=transport,
@@ -93,6 +102,15 @@ class WahaClient:
             # Every route we call answers JSON; for the QR this exact value is what
             # makes WAHA send base64 JSON rather than PNG bytes.
             headers={"Accept": "application/json", "User-Agent": "wahaweb"},
+        )
+        self._requester = WahaRequester(
+            self._http,
+            api_key=self._api_key,
+            display_url=self._display_base_url,
+            retry_waits=retry_waits,
+            sleep=sleep,
+            deadline=deadline,
+            observer=observer,
         )
 
     @classmethod
@@ -145,6 +163,10 @@ class WahaClient:
         `start` is always sent: older WAHA servers read a missing `start` as false.
         If a retried create answers "already exists", an earlier attempt most
         likely created it before its answer was lost, so the session is returned.
+        A create that timed out after being sent is never sent again: it raises
+        `WahaTimeout` (the session may exist; the caller looks it up, as core's
+        adoption does). WAHA 2024.10 answers a create without start with an
+        empty body; that is read back (STOPPED if WAHA does not show it).
         """
         config: dict[str, Any] = {}
         if metadata:
@@ -161,6 +183,11 @@ class WahaClient:
                 logger.info("WAHA session %s already existed after a retried create; using it", name)
                 return _dto_of(await self.get_session(name))
             raise
+        if not response.content.strip():
+            try:
+                return _dto_of(await self.get_session(name))
+            except WahaNotFound:
+                return SessionDTO(name=name, status=WahaStatus.STOPPED, config=None)
         return self._parse(response, SessionDTO)
 
     async def get_session(self, name: str) -> SessionInfo:
@@ -245,7 +272,11 @@ class WahaClient:
     async def request_pairing_code(self, name: str, phone_number: str) -> str:
         """A code ("ABCD-EFGH") to type on the phone instead of scanning the QR."""
         response = await self._request(
-            "POST", auth_path(name, "request-code"), json={"phoneNumber": phone_number}, session=name
+            "POST",
+            auth_path(name, "request-code"),
+            json={"phoneNumber": phone_number},
+            session=name,
+            deadline=self._request_code_deadline,
         )
         body = self._json(response)
         code = body.get("code") if isinstance(body, dict) else None
@@ -259,6 +290,35 @@ class WahaClient:
         response = await self._request("GET", "/api/server/version")
         return self._parse(response, ServerVersion)
 
+    async def server_status(self) -> ServerStatus:
+        """When the server started and how long it has run (a restarted WAHA lost its engines)."""
+        response = await self._request("GET", "/api/server/status")
+        return self._parse(response, ServerStatus)
+
+    async def screenshot(self, name: str) -> QRImage:
+        """What the session's browser shows, as a base64 image (the QR while pairing)."""
+        response = await self._request(
+            "GET", "/api/screenshot", params={"session": name}, headers={"Accept": "application/json"}, session=name
+        )
+        content_type = response.headers.get("content-type", "").split(";", 1)[0].strip()
+        if content_type.startswith("image/"):
+            return QRImage(mimetype=content_type, data=base64.b64encode(response.content).decode("ascii"))
+        return self._parse(response, QRImage)
+
+    @contextlib.asynccontextmanager
+    async def events(
+        self, session: str = "*", events: Sequence[str] = ("session.status",)
+    ) -> AsyncIterator[WahaEventStream]:
+        """WAHA's events websocket (`/ws`): ``async with client.events() as stream: async for e in stream``.
+
+        Works over the network and over `httpx_ws.transport.ASGIWebSocketTransport`
+        (in-process); a refused key ends the stream with `WahaUnauthorized`.
+        """
+        async with open_event_stream(
+            self._http, api_key=self._api_key, session=session, events=events, display_url=self._display_base_url
+        ) as stream:
+            yield stream
+
     async def ping(self) -> bool:
         """Is WAHA up? One attempt, no key: a health check must answer fast, not retry."""
         try:
@@ -269,95 +329,8 @@ class WahaClient:
 
     # -- plumbing ------------------------------------------------------------------------
 
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        json: Any = None,
-        headers: dict[str, str] | None = None,
-        session: str | None = None,
-        authenticated: bool = True,
-        retry: bool = True,
-    ) -> httpx.Response:
-        """Send one logical request: retried on 5xx/network errors, 4xx mapped to errors."""
-        request_headers = dict(headers or {})
-        if authenticated and self._api_key:
-            request_headers["X-Api-Key"] = self._api_key
-        attempts = 0
-
-        async def attempt_once() -> httpx.Response:
-            nonlocal attempts
-            attempts += 1
-            started = time.perf_counter()
-            try:
-                response = await self._http.request(
-                    method, path, params=params, json=json, headers=request_headers
-                )
-            except httpx.TransportError as exc:
-                report(self._observer, method, path, session, None, time.perf_counter() - started, attempts)
-                logger.debug(
-                    "WAHA %s %s failed after %.1f ms: %s",
-                    method, path, _elapsed_ms(started), describe_cause(exc, self._api_key),
-                )
-                raise
-            report(self._observer, method, path, session, response.status_code, time.perf_counter() - started, attempts)
-            logger.debug("WAHA %s %s -> %d in %.1f ms", method, path, response.status_code, _elapsed_ms(started))
-            if response.status_code >= 500:
-                raise ServerErrorAnswer(response)
-            return response
-
-        try:
-            if retry and self._retry_waits:
-                retrying = build_retrying(
-                    method=method, path=path, waits=self._retry_waits, sleep=self._sleep, secret=self._api_key
-                )
-                async for attempt in retrying:
-                    with attempt:
-                        response = await attempt_once()
-            else:
-                response = await attempt_once()
-        except (httpx.TransportError, ServerErrorAnswer) as exc:
-            raise self._unavailable(exc, method, path, session, attempts) from exc
-
-        if response.is_success:
-            return response
-        error = error_from_response(
-            response, method=method, path=path, session=session, attempts=attempts, api_key=self._api_key
-        )
-        logger.info("WAHA %s %s answered %d: %s", method, path, response.status_code, error.body_excerpt)
-        raise error
-
-    def _unavailable(
-        self, exc: Exception, method: str, path: str, session: str | None, attempts: int
-    ) -> WahaUnavailable:
-        tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
-        if isinstance(exc, ServerErrorAnswer):
-            response = exc.response
-            excerpt = body_excerpt(response, self._api_key)
-            message = (
-                f"WAHA at {self._display_base_url} is unavailable: it answered "
-                f"{response.status_code} {response.reason_phrase} to {method} {path} after {tries}."
-            )
-            status: int | None = response.status_code
-        else:
-            excerpt = None
-            message = (
-                f"WAHA at {self._display_base_url} is unreachable: {describe_cause(exc, self._api_key)} "
-                f"({method} {path}, {tries})."
-            )
-            status = None
-        logger.error("%s", message)
-        return WahaUnavailable(
-            message,
-            status_code=status,
-            body_excerpt=excerpt,
-            method=method,
-            path=path,
-            session=session,
-            attempts=attempts,
-        )
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return await self._requester.request(method, path, **kwargs)
 
     async def _session_dto(self, response: httpx.Response, name: str) -> SessionDTO:
         """The SessionDTO WAHA answered, or, from servers that answer nothing, a fresh read."""
@@ -366,45 +339,19 @@ class WahaClient:
         return self._parse(response, SessionDTO)
 
     def _json(self, response: httpx.Response, *, allow_empty: bool = False) -> Any:
-        if not response.content.strip():
-            if allow_empty:
-                return None
-            raise self._unreadable(response, "a JSON body")
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise self._unreadable(response, "JSON") from exc
+        return self._requester.json(response, allow_empty=allow_empty)
 
     def _parse(self, response: httpx.Response, model: type[ModelT]) -> ModelT:
-        return self._validate(response, model, self._json(response))
+        return self._requester.parse(response, model)
 
     def _parse_list(self, response: httpx.Response, model: type[ModelT]) -> list[ModelT]:
-        body = self._json(response)
-        if not isinstance(body, list):
-            raise self._unreadable(response, f"a list of {model.__name__}")
-        return [self._validate(response, model, item) for item in body]
+        return self._requester.parse_list(response, model)
 
     def _validate(self, response: httpx.Response, model: type[ModelT], body: Any) -> ModelT:
-        try:
-            return model.model_validate(body)
-        except pydantic.ValidationError as exc:
-            raise self._unreadable(response, model.__name__) from exc
+        return self._requester.validate(response, model, body)
 
     def _unreadable(self, response: httpx.Response, expected: str) -> WahaHTTPError:
-        request = response.request
-        path = request.url.raw_path.decode("ascii").split("?", 1)[0]
-        excerpt = body_excerpt(response, self._api_key)
-        logger.error(
-            "WAHA %s %s answered %d with a body that is not %s: %s",
-            request.method, path, response.status_code, expected, excerpt,
-        )
-        return WahaHTTPError(
-            f"WAHA sent an answer wahaweb cannot read (expected {expected}).",
-            status_code=response.status_code,
-            body_excerpt=excerpt,
-            method=request.method,
-            path=path,
-        )
+        return self._requester.unreadable(response, expected)
 
 
 def _is_already_exists(exc: WahaUnprocessable) -> bool:
@@ -415,5 +362,3 @@ def _dto_of(info: SessionInfo) -> SessionDTO:
     return SessionDTO(name=info.name, status=info.status, config=info.config)
 
 
-def _elapsed_ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000

@@ -85,8 +85,21 @@ class WahaUnavailable(WahaError):
     """WAHA could not be reached, or kept answering 5xx, after every retry."""
 
 
+class WahaTimeout(WahaUnavailable):
+    """WAHA did not answer in time: the call's deadline passed, or a non-idempotent request
+    timed out and was not retried (it may have been carried out: check before repeating it)."""
+
+
 class WahaHTTPError(WahaError):
     """Any other answer wahaweb did not expect (400, 403, 409, an unreadable body...)."""
+
+
+class WahaBadRequest(WahaHTTPError):
+    """400: WAHA's validation refused the request; `.problems` lists what it said, one per item."""
+
+    def __init__(self, message: str, *, problems: list[str], **details: Any) -> None:
+        super().__init__(message, **details)
+        self.problems = problems
 
 
 def body_excerpt(response: httpx.Response, api_key: str | None = None) -> str:
@@ -163,6 +176,8 @@ def error_from_response(
         return WahaNotFound(f"{what} was not found on WAHA.", **details)
     if status == 422:
         return _unprocessable(response, details, api_key)
+    if status == 400:
+        return _bad_request(response, details, api_key)
     return WahaHTTPError(
         f"WAHA answered {status} {response.reason_phrase} to {method} {path}: "
         f"{details['body_excerpt'] or '(empty body)'}",
@@ -189,6 +204,20 @@ def _unprocessable(response: httpx.Response, details: dict[str, Any], api_key: s
     if "already exists" in waha_message.lower():
         return WahaAlreadyExists(f"WAHA refused: {waha_message}", waha_message=waha_message, **details)
     return WahaUnprocessable(f"WAHA refused: {waha_message}", waha_message=waha_message, **details)
+
+
+def _bad_request(response: httpx.Response, details: dict[str, Any], api_key: str | None) -> WahaError:
+    """Nest's validation list (`{"message": ["a", "b"]}`) as one sentence a person can read."""
+    body = _json_or_none(response)
+    raw = body.get("message") if isinstance(body, dict) else None
+    items = raw if isinstance(raw, list) else [raw] if raw is not None else []
+    problems = [excerpt(str(item), api_key) for item in items if str(item).strip()]
+    if not problems:
+        problems = [excerpt(waha_message_of(response), api_key)]
+    sentence = "; ".join(problem.rstrip(".") for problem in problems)
+    return WahaBadRequest(
+        f"WAHA refused the request as invalid (400 Bad Request): {sentence}.", problems=problems, **details
+    )
 
 
 def _json_or_none(response: httpx.Response) -> Any:

@@ -126,3 +126,11 @@ def _version_tuple(version: str | None) -> tuple[int, ...]:
     """'2026.7.1' -> (2026, 7, 1); unreadable parts count as 0 so odd builds sort low."""
     parts = re.findall(r"\d+", version or "")
     return tuple(int(part) for part in parts[:3]) or (0,)
+
+
+class ServerStatus(_WahaModel):
+    """`GET /api/server/status`: when this WAHA started; an uptime that went down means a restart."""
+
+    startTimestamp: float
+    uptime: float
+    worker: dict[str, Any] | None = None

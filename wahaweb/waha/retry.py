@@ -2,7 +2,10 @@
 
 5xx answers and network errors are retried, a fixed number of times, with
 the waits given (0.5 s then 1 s by default); a 4xx is WAHA's final word and
-is never retried. The sleep function is injectable so tests can record the
+is never retried. A request that timed out after being sent (a read or write
+timeout) may have been carried out by WAHA, so it is retried only when doing
+it twice is harmless (GET, HEAD, DELETE): a second POST could create, start or
+log out again. The sleep function is injectable so tests can record the
 schedule instead of waiting it out.
 """
 
@@ -12,13 +15,23 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+)
 
 logger = logging.getLogger("wahaweb.waha")
 
 DEFAULT_RETRY_WAITS: tuple[float, ...] = (0.5, 1.0)
 
 SleepFunction = Callable[[float], Awaitable[None]]
+
+#: Methods WAHA carries out the same way twice; only these are retried after a timeout.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+#: Timeouts that fire after the request may have reached WAHA.
+AFTER_SENDING_TIMEOUTS = (httpx.ReadTimeout, httpx.WriteTimeout)
 
 
 class ServerErrorAnswer(Exception):
@@ -29,14 +42,17 @@ class ServerErrorAnswer(Exception):
         self.response = response
 
 
-def is_retryable(exc: BaseException) -> bool:
+def is_retryable(exc: BaseException, method: str = "GET") -> bool:
     """5xx answers and transport failures (connect, timeouts, dropped connections).
 
     UnsupportedProtocol is a transport error too, but it means WAHA_URL is
-    malformed: asking again cannot help, so it fails at once.
+    malformed: asking again cannot help, so it fails at once. A read or write
+    timeout of a non-idempotent method is not retried (see the module docstring).
     """
     if isinstance(exc, ServerErrorAnswer):
         return True
+    if isinstance(exc, AFTER_SENDING_TIMEOUTS) and method.upper() not in IDEMPOTENT_METHODS:
+        return False
     return isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.UnsupportedProtocol)
 
 
@@ -92,7 +108,7 @@ def build_retrying(
     return AsyncRetrying(
         stop=stop_after_attempt(total_attempts),
         wait=_WaitSchedule(waits),
-        retry=retry_if_exception(is_retryable),
+        retry=retry_if_exception(lambda exc: is_retryable(exc, method)),
         before_sleep=log_retry,
         sleep=sleep,
         reraise=True,

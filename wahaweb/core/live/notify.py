@@ -7,7 +7,7 @@ refresh). A callback's failure or slowness is logged and never breaks the engine
 
 Routing is by user id: a `LiveChange` names the owner of the session
 (`user_id`) and says whether admins watching `/admin` should also hear about it
-(`notify_admins`). `audience()` is the one routing rule; `UserRouter` applies it to
+(`notify_admins`). `audience()` is the one routing rule; the state layer applies it to
 per-user subscribers (one per open tab, or one per user's shared state).
 QR codes go to their owner only: a QR is a credential to link a WhatsApp account.
 """
@@ -27,6 +27,7 @@ logger = logging.getLogger("wahaweb.core.live")
 
 STATUS: Literal["status"] = "status"
 QR: Literal["qr"] = "qr"
+REMOVED: Literal["removed"] = "removed"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,16 +51,13 @@ class QrState:
         """`expires_at` in Unix milliseconds (for a countdown in the browser)."""
         return int(self.expires_at.timestamp() * 1000)
 
-    def seconds_left(self, now: dt.datetime) -> float:
-        return max(0.0, (self.expires_at - now).total_seconds())
-
 
 @dataclasses.dataclass(frozen=True)
 class LiveChange:
     """One thing a page should show now: a session's new status, or its new QR code."""
 
     #: "status" (the row changed: status, phone, error...) or "qr" (a new QR for a pairing session).
-    kind: Literal["status", "qr"]
+    kind: Literal["status", "qr", "removed"]
     session_id: str
     #: The session's owner: only this user's pages (and admins', see notify_admins) hear of it.
     user_id: int
@@ -140,43 +138,3 @@ class Notifier:
                            listener, self.timeout, change.kind, change.session_id)
         except Exception:
             logger.exception("live listener %r failed for %s %s", listener, change.kind, change.session_id)
-
-
-class UserRouter:
-    """Per-user subscribers behind one Notifier listener, routed by `audience()`.
-
-    `subscribe(user_id, callback, admin=False)` returns an unsubscribe function.
-    Admins' subscribers also receive every status change (never others' QR codes).
-    """
-
-    def __init__(self) -> None:
-        self._subs: dict[int, list[Listener]] = {}
-        self._admins: dict[int, int] = {}
-
-    def subscribe(self, user_id: int, callback: Listener, *, admin: bool = False) -> Callable[[], None]:
-        self._subs.setdefault(user_id, []).append(callback)
-        if admin:
-            self._admins[user_id] = self._admins.get(user_id, 0) + 1
-
-        def unsubscribe() -> None:
-            subs = self._subs.get(user_id, [])
-            if callback in subs:
-                subs.remove(callback)
-                if admin:
-                    self._admins[user_id] -= 1
-                    if self._admins[user_id] <= 0:
-                        del self._admins[user_id]
-            if not subs:
-                self._subs.pop(user_id, None)
-
-        return unsubscribe
-
-    def recipients(self, change: LiveChange) -> set[int]:
-        return {uid for uid in audience(change, self._admins) if uid in self._subs}
-
-    async def __call__(self, change: LiveChange) -> None:
-        callbacks = [cb for uid in sorted(self.recipients(change)) for cb in list(self._subs.get(uid, []))]
-        results = await asyncio.gather(*(cb(change) for cb in callbacks), return_exceptions=True)
-        for cb, result in zip(callbacks, results, strict=True):
-            if isinstance(result, Exception):
-                logger.error("live subscriber %r failed for %s %s: %r", cb, change.kind, change.session_id, result)

@@ -5,9 +5,11 @@ signed with the webhook secret (`X-Webhook-Hmac`, hex HMAC-SHA512 of the raw bod
 compared in constant time; `X-Webhook-Hmac-Algorithm`, when sent, must be sha512;
 401 otherwise, and nothing changes), it is a JSON envelope (400), and only then is it
 read: events other than `session.status` and unknown sessions are answered 200 and
-ignored (WAHA retries non-2xx answers; there is nothing to retry). A repeated event id
-is applied once and an event older than the last one applied for that session does
-not overwrite it (both answered 200).
+ignored (WAHA retries non-2xx answers; there is nothing to retry). A status WAHA does
+not define is refused with 422 (never stored as is). A repeated event id is applied
+once and an event older than the last one applied for that session does not overwrite
+it (both answered 200). Older servers send no `id`: such an event is known by the
+SHA-256 of its body instead, so a replayed body is applied once too.
 """
 
 from __future__ import annotations
@@ -19,21 +21,16 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wahaweb.core.clock import UTC
-
-if TYPE_CHECKING:  # pragma: no cover
-    from wahaweb.core.live.engine import StatusEngine
+from wahaweb.core.constants import MAX_WEBHOOK_BYTES, META_SESSION_ID
 
 logger = logging.getLogger("wahaweb.core.live")
 
-MAX_WEBHOOK_BYTES = 64 * 1024
 SESSION_STATUS = "session.status"
 HMAC_HEADER = "x-webhook-hmac"
 HMAC_ALGORITHM_HEADER = "x-webhook-hmac-algorithm"
-#: wahaweb puts this key in every session's WAHA metadata (see core.sessions).
-META_SESSION_ID = "wahaweb.session_id"
 
 Secret = Callable[[], Awaitable[str | None]] | str | None
 
@@ -75,8 +72,25 @@ class BadEnvelope(ValueError):
     pass
 
 
+#: Statuses WAHA sends (its OpenAPI enum); anything else is refused, not stored.
+WAHA_STATUSES = frozenset({"STOPPED", "STARTING", "SCAN_QR_CODE", "PASSKEY_REQUIRED",
+                           "PASSKEY_CONFIRMATION_REQUIRED", "WORKING", "FAILED"})
+#: WAHA's own limit on session names; envelope fields are bounded before use.
+MAX_SESSION_NAME = 54
+MAX_FIELD = 100
+
+
+class UnknownStatus(BadEnvelope):
+    """A well-formed envelope with a status WAHA does not define (answered 422)."""
+
+
+def body_event_id(body: bytes) -> str:
+    """The id of an event that carries none: the same body is the same event."""
+    return "sha256:" + hashlib.sha256(body).hexdigest()[:48]
+
+
 def parse_envelope(body: bytes) -> WebhookEvent:
-    """Read WAHA's envelope; raises BadEnvelope when it is not one."""
+    """Read WAHA's envelope; raises BadEnvelope when it is not one, UnknownStatus for a bad status."""
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -84,12 +98,14 @@ def parse_envelope(body: bytes) -> WebhookEvent:
     if not isinstance(data, dict):
         raise BadEnvelope("the body is not a JSON object")
     event, session = data.get("event"), data.get("session")
-    if not isinstance(event, str) or not event:
-        raise BadEnvelope("'event' is missing")
-    if not isinstance(session, str) or not session:
-        raise BadEnvelope("'session' is missing")
+    if not isinstance(event, str) or not event or len(event) > MAX_FIELD:
+        raise BadEnvelope("'event' is missing or not a short string")
+    if not isinstance(session, str) or not session or len(session) > MAX_SESSION_NAME:
+        raise BadEnvelope("'session' is missing or not a session name")
     event_id = data.get("id")
-    event_id = str(event_id)[:100] if event_id not in (None, "") else None
+    if event_id not in (None, "") and not isinstance(event_id, (str, int)):
+        raise BadEnvelope("'id' must be a string")
+    event_id = str(event_id)[:MAX_FIELD] if event_id not in (None, "") else body_event_id(body)
     at = None
     stamp = data.get("timestamp")
     if isinstance(stamp, (int, float)) and not isinstance(stamp, bool) and stamp > 0:
@@ -101,6 +117,8 @@ def parse_envelope(body: bytes) -> WebhookEvent:
     status = payload.get("status")
     if event == SESSION_STATUS and (not isinstance(status, str) or not status):
         raise BadEnvelope("'payload.status' is missing")
+    if event == SESSION_STATUS and status not in WAHA_STATUSES:
+        raise UnknownStatus(f"'payload.status' is not a WAHA status: {str(status)[:40]!r}")
     statuses = [p for p in payload.get("statuses") or [] if isinstance(p, dict)] \
         if isinstance(payload.get("statuses"), list) else []
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
@@ -135,11 +153,14 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-class WebhookHandler:
-    """Verifies and applies one webhook request through the status engine."""
+class WebhookVerifier:
+    """Checks one webhook request (size, signature, envelope) and parses it; applies nothing.
 
-    def __init__(self, engine: StatusEngine, secret: Secret, *, max_bytes: int = MAX_WEBHOOK_BYTES) -> None:
-        self.engine = engine
+    The route hands a verified event to the status engine: verification knows nothing of
+    the engine, so the two modules do not import each other.
+    """
+
+    def __init__(self, secret: Secret, *, max_bytes: int = MAX_WEBHOOK_BYTES) -> None:
         self._secret = secret
         self.max_bytes = max_bytes
 
@@ -149,7 +170,8 @@ class WebhookHandler:
             secret = await secret()
         return secret or None
 
-    async def handle(self, body: bytes, headers: Mapping[str, str]) -> WebhookResult:
+    async def verify(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent | WebhookResult:
+        """The event to apply, or the answer to give instead (refusals, and events to ignore)."""
         if len(body) > self.max_bytes:
             return WebhookResult(413, "too_large", f"the body is larger than {self.max_bytes // 1024} KiB")
         key = await self.secret()
@@ -161,6 +183,9 @@ class WebhookHandler:
             return WebhookResult(401, "unauthorized", "missing or wrong X-Webhook-Hmac signature")
         try:
             event = parse_envelope(body)
+        except UnknownStatus as exc:
+            logger.warning("webhook refused: %s", exc)
+            return WebhookResult(422, "unknown_status", str(exc))
         except BadEnvelope as exc:
             return WebhookResult(400, "bad_request", str(exc))
         if event.event != SESSION_STATUS:
@@ -168,5 +193,4 @@ class WebhookHandler:
         owner = event.metadata.get(META_SESSION_ID)
         if owner is not None and owner != event.session:
             return WebhookResult(200, "unknown_session", "metadata names another session")
-        outcome = await self.engine.apply_event(event)
-        return WebhookResult(200, outcome)
+        return event

@@ -1,0 +1,62 @@
+"""Every event handler a client can reach is either guarded or on the short public allow-list.
+
+Introspects the real app's state classes (not a hand-made list): adding an unguarded
+handler, or a public method meant as a helper, turns this red.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.handlers import handlers, is_app_state
+from wahaweb.state.guard import ADMIN, PUBLIC, USER, access_of
+
+#: The whole public allow-list of wahaweb's own states. Growing it needs a reason here.
+PUBLIC_ALLOW_LIST = {
+    ("AuthFormState", "load"),  # the sign-in / sign-up page itself
+    ("ServerState", "load_mode"),  # the demo banner: "this is the built-in simulator"
+}
+
+
+def test_every_handler_of_our_states_declares_who_may_call_it():
+    undeclared = [h.event_name for h in handlers()
+                  if is_app_state(h.state) and h.name != "setvar" and access_of(h.state, h.name) is None]
+    assert not undeclared, f"handlers neither guarded nor allow-listed: {undeclared}"
+
+
+def test_the_public_allow_list_is_short_and_explicit():
+    public = {(h.state.__name__, h.name) for h in handlers()
+              if is_app_state(h.state) and access_of(h.state, h.name) == PUBLIC}
+    assert public == PUBLIC_ALLOW_LIST
+
+
+def test_setvar_and_reflex_handlers_outside_the_list_are_refused():
+    for h in handlers():
+        if h.name == "setvar":
+            assert access_of(h.state, h.name) is None, h.event_name
+        elif not is_app_state(h.state):
+            assert access_of(h.state, h.name) in (PUBLIC, None)
+
+
+def test_no_handler_takes_a_server_side_object():
+    """Clients send JSON: a handler argument may only be a str, int or bool, never a User."""
+    for h in handlers():
+        if not is_app_state(h.state) or h.name == "setvar":  # setvar is refused outright (above)
+            continue
+        for name, annotation in h.params.items():
+            assert annotation in (str, int, bool), f"{h.event_name}({name}: {annotation})"
+
+
+def test_admin_handlers_are_guarded_as_admin():
+    admin_states = {"AdminState"}
+    for h in handlers():
+        if h.state.__name__ in admin_states and h.name != "setvar":
+            assert access_of(h.state, h.name) == ADMIN, h.event_name
+    assert access_of(next(h.state for h in handlers() if h.state.__name__ == "ServerState"), "refresh") == ADMIN
+
+
+@pytest.mark.parametrize("name", ["load", "set_label", "create_session", "confirm", "request_code", "refresh_qr"])
+def test_customer_handlers_need_a_signed_in_user(name):
+    found = [h for h in handlers() if is_app_state(h.state) and h.name == name and h.state.__name__ != "AdminState"
+             and h.state.__name__ != "AuthFormState"]
+    assert found and all(access_of(h.state, h.name) == USER for h in found)

@@ -1,0 +1,117 @@
+"""The state layer's live listener as a plain function: who receives which push.
+
+A fake app records every feed token written and what was written; the core is real
+(embedded simulator, SQLite). No browser, no websocket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+
+from tests.core.conftest import clock, embedded_settings, make_core, register, sqlite_url  # noqa: F401
+from wahaweb.core.accounts import hash_token
+from wahaweb.core.live import LiveChange
+from wahaweb.core.live.notify import QrState
+from wahaweb.core.models import WaSession
+from wahaweb.state.feed import UserFeed
+from wahaweb.state.live import make_listener
+
+
+class FakeFeed:
+    """Records what the listener asked of a feed (the real UserFeed needs a Reflex state tree)."""
+
+    def __init__(self) -> None:
+        self.qr: dict = {}
+        self.patched: list = []
+        self.removed: list = []
+        self.timelines: dict = {}
+        self.all_sessions: list = []
+
+    def _set_qr(self, session_id, card) -> None:
+        self.qr[session_id] = card
+
+    def _patch(self, card, *, own, admin) -> None:
+        self.patched.append((card.id, card.status, card.owner, own, admin))
+
+    def _remove(self, session_id) -> None:
+        self.removed.append(session_id)
+
+    async def _load_timeline(self, core, session_id) -> None:
+        pass
+
+
+class FakeApp:
+    """Records `modify_state` by token, as Reflex's app would route it to that token's tabs."""
+
+    def __init__(self) -> None:
+        self.feeds: dict[str, FakeFeed] = {}
+
+    @contextlib.asynccontextmanager
+    async def modify_state(self, token):
+        assert token.cls is UserFeed
+        feed = self.feeds.setdefault(token.ident, FakeFeed())
+
+        class Root:
+            async def get_state(self, cls):
+                return feed
+
+        yield Root()
+
+
+def _qr(session_id: str, user_id: int) -> QrState:
+    now = dt.datetime.now(dt.timezone.utc)
+    return QrState(session_id=session_id, user_id=user_id, data_url="data:image/png;base64,AAAA", rotation=1,
+                   max_rotations=6, fetched_at=now, expires_at=now + dt.timedelta(seconds=60))
+
+
+async def test_qr_goes_to_its_owner_only_and_never_to_a_disabled_account(make_core, sqlite_url):  # noqa: F811
+    core = await make_core(embedded_settings(sqlite_url))
+    admin = await register(core, "admin@example.com")
+    alice = await register(core, "alice@example.com")
+    alice_cookie = (await core.accounts.sign_in("alice@example.com", "correct horse battery")).token
+    admin_cookie = (await core.accounts.sign_in("admin@example.com", "correct horse battery")).token
+    app = FakeApp()
+    listener = make_listener(app, core)
+    alice_token = await core.feed_token(hash_token(alice_cookie))
+    admin_token = await core.feed_token(hash_token(admin_cookie))
+    assert alice_token != f"user{alice.id}" and len(alice_token) > 40  # not guessable
+
+    await listener(LiveChange(kind="qr", session_id="s1", user_id=alice.id, status="pairing",
+                              qr=_qr("s1", alice.id), notify_admins=False))
+    assert set(app.feeds) == {alice_token}  # the owner only; admins never get QR codes
+    assert "s1" in app.feeds[alice_token].qr
+
+    await core.admin.set_active(admin, alice.id, False)
+    app.feeds.clear()
+    await listener(LiveChange(kind="qr", session_id="s1", user_id=alice.id, status="pairing",
+                              qr=_qr("s1", alice.id), notify_admins=False))
+    row = WaSession(id="s1", user_id=alice.id, status="connected")
+    await listener(LiveChange(kind="status", session_id="s1", user_id=alice.id, status="connected", changed=True,
+                              session=row))
+    assert alice_token not in app.feeds  # a disabled account's tabs get nothing at all
+    # The admin still sees the change: one card patched, with its owner's e-mail, no reload.
+    assert app.feeds[admin_token].patched == [("s1", "connected", "alice@example.com", False, True)]
+
+
+async def test_feed_tokens_are_stable_per_sign_in_and_differ_between_sign_ins(make_core, sqlite_url):  # noqa: F811
+    core = await make_core(embedded_settings(sqlite_url))
+    assert await core.feed_token("a") == await core.feed_token("a")
+    assert await core.feed_token("a") != await core.feed_token("b")
+    assert "_" not in await core.feed_token("a")  # Reflex forbids underscores in shared tokens
+
+
+async def test_a_signed_out_browser_gets_no_more_pushes(make_core, sqlite_url):  # noqa: F811
+    """Feeds are per sign-in: after sign-out, that browser's tabs hear nothing, the user's other
+    browser still does."""
+    core = await make_core(embedded_settings(sqlite_url))
+    await register(core, "admin@example.com")
+    alice = await register(core, "alice@example.com")
+    laptop = (await core.accounts.sign_in("alice@example.com", "correct horse battery")).token
+    phone = (await core.accounts.sign_in("alice@example.com", "correct horse battery")).token
+    app = FakeApp()
+    listener = make_listener(app, core)
+    await core.accounts.sign_out(laptop)
+    await listener(LiveChange(kind="qr", session_id="s1", user_id=alice.id, status="pairing",
+                              qr=_qr("s1", alice.id), notify_admins=False))
+    assert set(app.feeds) == {await core.feed_token(hash_token(phone))}

@@ -1,0 +1,214 @@
+"""Access to sessions: who may see and act on which, the audit of every action, the reads.
+
+The base of the session service. Every user-facing method resolves the actor (signed
+in, still active) and checks ownership here; a refusal is audited. `observer` (the
+status engine, wired by Core) hears of every row a user action changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol
+
+from sqlmodel import col, select
+
+from wahaweb.core.accounts import Accounts
+from wahaweb.core.audit import DENIED, OK, AuditLog
+from wahaweb.core.clock import Clock, utcnow
+from wahaweb.core.db import Database
+from wahaweb.core.errors import (
+    AuthError,
+    CoreError,
+    NotFound,
+    PermissionDenied,
+)
+from wahaweb.core.ids import is_session_id
+from wahaweb.core.models import AuditEvent, User, WaSession
+from wahaweb.core.ratelimit import RateLimiter
+from wahaweb.core.sessions.rules import (
+    DemoScan,
+    SessionWithOwner,
+    Sleep,
+    _Audit,
+    _outcome_of,
+)
+from wahaweb.waha import WahaClient
+
+logger = logging.getLogger("wahaweb.core.sessions")
+
+
+class SessionObserver(Protocol):
+    """What the service tells of the rows it changed (the status engine implements it)."""
+
+    async def announce_row(self, row: WaSession, *, source: str, old_status: str | None = None) -> None: ...
+
+    async def announce_removed(self, row: WaSession) -> None: ...
+
+
+class SessionAccess:
+    def __init__(
+        self,
+        db: Database,
+        waha: WahaClient,
+        accounts: Accounts,
+        limiter: RateLimiter,
+        audit: AuditLog,
+        *,
+        clock: Clock = utcnow,
+        default_session_limit: int = 10,
+        webhook_url: str | None = None,
+        webhook_secret: Callable[[], Awaitable[str | None]] | str | None = None,
+        create_timeout: float = 30.0,
+        sleep: Sleep = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        demo_scan: DemoScan | None = None,
+        on_create: Callable[[str, float], None] | None = None,  # (outcome, seconds) of every create: metrics
+    ) -> None:
+        self.on_create = on_create
+        self.db = db
+        self.waha = waha
+        self.accounts = accounts
+        self.limiter = limiter
+        self.audit = audit
+        self.clock = clock
+        self.default_session_limit = default_session_limit
+        #: Where WAHA posts session.status events; None: sessions are created without webhooks.
+        self.webhook_url = webhook_url
+        self._webhook_secret = webhook_secret
+        self.create_timeout = create_timeout
+        self.sleep = sleep
+        self.monotonic = monotonic
+        self.demo_scan = demo_scan
+        self._tasks: set[asyncio.Task] = set()
+        #: Hears of every row a user action or a system change wrote (Core wires the status
+        #: engine here), so the change stream is the one way a change reaches pages.
+        self.observer: SessionObserver | None = None
+
+    async def _announce(self, row: WaSession, source: str, *, old_status: str | None = None) -> None:
+        if self.observer is not None:
+            self._in_background(self.observer.announce_row(row, source=source, old_status=old_status))
+
+    async def _announce_removed(self, row: WaSession) -> None:
+        if self.observer is not None:
+            self._in_background(self.observer.announce_removed(row))
+
+    def _in_background(self, announcement: Awaitable[object]) -> None:
+        """Announcements run after the caller returns: a page handler that called the service still
+        holds its tab's state (and its feed), which the listeners write to; awaiting them here
+        would wait for that handler to finish, which waits for us. `aclose()` waits for them."""
+        task = asyncio.ensure_future(announcement)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def demo_mode(self) -> bool:
+        """True when `simulate_scan` is available (embedded simulator)."""
+        return self.demo_scan is not None
+
+    async def get(self, actor: User | None, session_id: str) -> WaSession:
+        """One session of the actor (admin: any). No WAHA call, no rate limit, no audit unless refused."""
+        user, row = await self._read_access("get", actor, session_id)
+        return row
+
+    async def of_user(self, actor: User | None) -> list[WaSession]:
+        """The actor's own sessions, newest first (admins too: see `all_with_owners`)."""
+        user = await self.accounts.resolve(actor)
+        async with self.db.session() as s:
+            rows = await s.exec(
+                select(WaSession).where(WaSession.user_id == user.id)
+                .order_by(col(WaSession.created_at).desc(), col(WaSession.id).desc())
+            )
+            return list(rows)
+
+    async def all_with_owners(self, actor: User | None) -> list[SessionWithOwner]:
+        """Every session with its owner's email, newest first. Admins only."""
+        user = await self.accounts.resolve(actor)
+        if not user.is_admin:
+            raise PermissionDenied()
+        async with self.db.session() as s:
+            rows = await s.exec(
+                select(WaSession, User.email).join(User, User.id == WaSession.user_id)
+                .order_by(col(WaSession.created_at).desc(), col(WaSession.id).desc())
+            )
+            return [SessionWithOwner(session=row, owner_email=email) for row, email in rows]
+
+    async def history(self, actor: User | None, session_id: str, limit: int = 50) -> list[AuditEvent]:
+        """Audit events of one session, newest first (status changes and actions)."""
+        await self._read_access("history", actor, session_id)
+        return await self.audit.for_session(session_id, limit)
+
+    async def get_row(self, session_id: str) -> WaSession | None:
+        """System: a session row by id, no ownership check."""
+        if not is_session_id(session_id):
+            return None
+        async with self.db.session() as s:
+            return await s.get(WaSession, session_id)
+
+    async def rows_in(self, statuses: Iterable[str] | None = None) -> list[WaSession]:
+        """System: every row (optionally only in `statuses`), oldest first."""
+        stmt = select(WaSession)
+        if statuses is not None:
+            stmt = stmt.where(col(WaSession.status).in_(list(statuses)))
+        async with self.db.session() as s:
+            return list(await s.exec(stmt.order_by(col(WaSession.created_at), col(WaSession.id))))
+
+    async def aclose(self) -> None:
+        """Wait for create calls still finishing in the background (their callers went away)."""
+        while self._tasks:  # a finishing create announces its result: wait for those too
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _owned(self, user: User, session_id: str) -> WaSession:
+        row = await self.get_row(session_id) if isinstance(session_id, str) else None
+        if row is None or (row.user_id != user.id and not user.is_admin):
+            raise NotFound()
+        return row
+
+    async def _read_access(self, action: str, actor: User | None, session_id: str) -> tuple[User, WaSession]:
+        """Actor and owned row for a read; a refusal is audited (someone probing ids shows up)."""
+        try:
+            user = await self.accounts.resolve(actor)
+            return user, await self._owned(user, session_id)
+        except (AuthError, NotFound) as exc:
+            await self._write_audit(action=action, outcome=DENIED, user_id=actor.id if actor is not None else None,
+                                    session_id=None, detail=f"{exc} (asked for {str(session_id)[:60]!r})")
+            raise
+
+    @contextlib.asynccontextmanager
+    async def _action(self, action: str, actor: User | None, session_id: str, *, limit: str | None = None):
+        """Resolve the actor, check ownership and the rate limit, time and audit the action."""
+        started = time.perf_counter()
+        record = _Audit(session_id if isinstance(session_id, str) else None)
+        user_id = actor.id if actor is not None else None
+        try:
+            user = await self.accounts.resolve(actor)
+            row = await self._owned(user, session_id)
+            if limit is not None:
+                await self.limiter.hit(limit, f"user:{user.id}")
+            yield user, row, record
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # cancelled: nothing more to do here
+                raise
+            outcome = _outcome_of(exc)
+            detail = str(exc) or type(exc).__name__
+            session_ref = record.session_id
+            if isinstance(exc, (NotFound, AuthError)):
+                # Don't attach refused lookups to a session's timeline that its owner sees.
+                detail, session_ref = f"{detail} (asked for {str(session_id)[:60]!r})", None
+            if not isinstance(exc, CoreError):
+                logger.exception("session %s failed: user=%s session=%s", action, user_id, session_id)
+            await self._write_audit(action=action, outcome=outcome, user_id=user_id, session_id=session_ref,
+                                    detail=detail, duration_ms=(time.perf_counter() - started) * 1000)
+            raise
+        else:
+            await self._write_audit(action=action, outcome=OK, user_id=user_id, session_id=record.session_id,
+                                    detail=record.detail, duration_ms=(time.perf_counter() - started) * 1000)
+
+    async def _write_audit(self, **kwargs) -> None:
+        try:
+            await self.audit.write(**kwargs)
+        except Exception:  # the audit must never hide the action's own result
+            logger.exception("could not write audit event %s", kwargs.get("action"))

@@ -1,0 +1,272 @@
+"""System observations: what WAHA and the status engine say, written to the rows.
+
+No actor and no rate limit: these are called by the status engine (webhooks, the list
+poll, stuck sessions) and by the service's own actions after WAHA answered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from sqlmodel import col, select
+
+from wahaweb.core import status as st
+from wahaweb.core.audit import FAILED, OK
+from wahaweb.core.errors import (
+    NotFound,
+    PlanLimitReached,
+)
+from wahaweb.core.models import User, WaSession
+from wahaweb.core.plans import count_active, plan_limit
+from wahaweb.core.sessions.access import SessionAccess
+from wahaweb.core.sessions.rules import (
+    StatusChange,
+    _me_fields,
+    _raw_status,
+)
+from wahaweb.waha.errors import (
+    WahaError,
+    WahaNotFound,
+)
+
+logger = logging.getLogger("wahaweb.core.sessions")
+
+
+class SessionObservations(SessionAccess):
+    async def apply_waha_status(
+        self,
+        session_id: str,
+        waha_status: Any,
+        *,
+        at: dt.datetime | None = None,
+        event_id: str | None = None,
+        me: Any = None,
+        source: str = "watcher",
+        error: str | None = None,
+        force: bool = False,
+        clear_phone: bool = False,
+    ) -> StatusChange | None:
+        """System: store a WAHA status for a session; returns who to notify, or None.
+
+        None when the session is unknown, or the observation is stale (`at` older than
+        the newest applied one) or a replay of the last applied `event_id`. `at`
+        defaults to now (the core clock); webhooks pass the event's time. `me`
+        (WAHA's Me or its dict) sets the phone and push name when connected. A
+        change of the canonical status writes an AuditEvent (`status`, by the system).
+        """
+        raw = _raw_status(waha_status)
+        new = st.canonical_status(raw)
+        now = self.clock()
+        at = at or now
+        async with self.db.transaction() as s:
+            row = await s.get(WaSession, session_id, with_for_update=True)
+            if row is None:
+                return None
+            if event_id is not None and row.last_event_id == event_id:
+                return None
+            if not force and row.status_seen_at is not None and at < row.status_seen_at:
+                return None
+            old = row.status
+            row.status = new
+            row.waha_status = raw
+            row.updated_at = now
+            row.status_seen_at = at if row.status_seen_at is None else max(at, row.status_seen_at)
+            if event_id is not None:
+                row.last_event_id = event_id
+            phone, push_name = _me_fields(me)
+            if clear_phone:
+                row.phone = row.push_name = None
+                row.connected_at = None
+            if new == st.CONNECTED:
+                if phone:
+                    row.phone = phone
+                if push_name:
+                    row.push_name = push_name
+                if old != st.CONNECTED or row.connected_at is None:
+                    row.connected_at = at
+            elif new == st.PAIRING:
+                # Asking for a QR again means the phone is not linked any more.
+                row.phone = row.push_name = None
+                row.connected_at = None
+            if new == st.FAILED:
+                row.last_error = error or row.last_error or "WAHA reports the session as failed."
+            elif new in st.ACTIVE_STATUSES:
+                row.last_error = None
+            changed = old != new
+            if changed:
+                row.status_changed_at = at
+                self.audit.add(s, action="status", outcome=OK, user_id=None, session_id=session_id,
+                               detail=f"{old} -> {new} (WAHA {raw}, {source})" + (f": {error}" if error else ""))
+        return StatusChange(session_id=session_id, user_id=row.user_id, old_status=old, new_status=new,
+                            waha_status=raw, changed=changed, session=row)
+
+    async def mark_failed(self, session_id: str, reason: str, *, source: str = "system",
+                          clear_phone: bool = False) -> StatusChange | None:
+        """System: put a session in `failed` with `reason` (frees its plan slot)."""
+        now = self.clock()
+        async with self.db.transaction() as s:
+            row = await s.get(WaSession, session_id, with_for_update=True)
+            if row is None:
+                return None
+            old = row.status
+            row.status = st.FAILED
+            row.last_error = reason
+            row.updated_at = now
+            row.status_seen_at = now if row.status_seen_at is None else max(now, row.status_seen_at)
+            if clear_phone:
+                row.phone = row.push_name = None
+                row.connected_at = None
+            if old != st.FAILED:
+                row.status_changed_at = now
+                self.audit.add(s, action="status", outcome=FAILED, user_id=None, session_id=session_id,
+                               detail=f"{old} -> failed ({source}): {reason}")
+        return StatusChange(session_id=session_id, user_id=row.user_id, old_status=old, new_status=st.FAILED,
+                            waha_status=row.waha_status, changed=old != st.FAILED, session=row)
+
+    async def auto_restart(self, row: WaSession, detail: str, max_restarts: int) -> StatusChange | None:
+        """System: restart a session stuck in STARTING on WAHA and count it (the engine decides when).
+
+        The row keeps its status; its stuck period counts from now. Gone from WAHA: `failed`.
+        Returns the change to announce, or None (WAHA unreachable: the engine tries again).
+        """
+        try:
+            dto = await self.waha.restart_session(row.id)
+        except WahaNotFound:
+            return await self.mark_failed(row.id, "The session no longer exists on WAHA.", source="watcher")
+        except WahaError as exc:
+            logger.warning("automatic restart of %s failed: %s", row.id, exc)
+            return None
+        now = self.clock()
+        raw = str(getattr(dto.status, "value", dto.status))
+        async with self.db.transaction() as s:
+            fresh = await s.get(WaSession, row.id)
+            if fresh is None:
+                return None
+            fresh.auto_restarts = (fresh.auto_restarts or 0) + 1
+            fresh.updated_at = now
+            if fresh.status == st.STARTING:
+                fresh.status_changed_at = now  # the next stuck period counts from the restart
+                fresh.waha_status = raw
+            fresh.status_seen_at = now if fresh.status_seen_at is None else max(now, fresh.status_seen_at)
+            self.audit.add(s, action="auto_restart", outcome=OK, user_id=None, session_id=row.id,
+                           detail=f"{detail} ({fresh.auto_restarts} of {max_restarts})")
+        logger.warning("session %s stuck in STARTING; restarted automatically", row.id)
+        return StatusChange(session_id=row.id, user_id=fresh.user_id, old_status=row.status,
+                            new_status=fresh.status, waha_status=fresh.waha_status, changed=False, session=fresh)
+
+    async def reset_auto_restarts(self, session_id: str) -> None:
+        """System: a session that reached pairing or connected may be restarted automatically again."""
+        async with self.db.transaction() as s:
+            fresh = await s.get(WaSession, session_id)
+            if fresh is not None and fresh.status in (st.PAIRING, st.CONNECTED):
+                fresh.auto_restarts = 0
+
+    async def any_in(self, statuses: Iterable[str]) -> bool:
+        """System: is any session in one of `statuses` (the engine's fast pace)?"""
+        async with self.db.session() as s:
+            found = await s.exec(select(WaSession.id).where(col(WaSession.status).in_(list(statuses))).limit(1))
+            return found.first() is not None
+
+    async def reconcile_creating(self, older_than: float = 60.0) -> list[StatusChange]:
+        """System: rows stuck in `creating` (e.g. the process died mid-create) are adopted or failed."""
+        cutoff = self.clock() - dt.timedelta(seconds=older_than)
+        changes: list[StatusChange] = []
+        for row in await self.rows_in([st.CREATING]):
+            if row.created_at > cutoff:
+                continue
+            try:
+                info = await self.waha.get_session(row.id)
+            except WahaNotFound:
+                change = await self.mark_failed(row.id, "The session was never created on WAHA.",
+                                                source="reconcile")
+            except WahaError:
+                continue  # WAHA unreachable: try again on the next round
+            else:
+                change = await self.apply_waha_status(row.id, info.status, me=info.me, source="reconcile")
+            if change is not None:
+                changes.append(change)
+        return changes
+
+    async def stop_all_of_user(self, user_id: int, reason: str) -> list[StatusChange]:
+        """System: stop every running session of a user on WAHA (a disabled account), audited.
+
+        Rows stay (re-enabling starts nothing by itself); a session WAHA cannot stop right
+        now is still marked stopped here, and the failure is in the audit trail.
+        """
+        async with self.db.session() as s:
+            rows = list(await s.exec(select(WaSession).where(
+                WaSession.user_id == user_id, col(WaSession.status).in_(list(st.ACTIVE_STATUSES)))))
+        changes = []
+        for row in rows:
+            outcome, detail = OK, reason
+            try:
+                await self.waha.stop_session(row.id)
+            except WahaError as exc:
+                outcome, detail = FAILED, f"{reason}; WAHA: {exc}"
+            change = await self.apply_waha_status(row.id, "STOPPED", source="account_disabled", force=True)
+            await self._write_audit(action="stop", outcome=outcome, user_id=None, session_id=row.id, detail=detail)
+            if change is not None:
+                changes.append(change)
+                await self._announce(change.session, "account_disabled", old_status=change.old_status)
+        return changes
+
+    async def _apply_own(self, session_id: str, waha_status: Any, **kwargs: Any) -> WaSession | None:
+        """Store what WAHA answered to our own call; the row after it, or None if the row is gone.
+
+        If a newer observation (a webhook, the watcher) was applied meanwhile, ours is older
+        and ignored: the row as it stands is returned.
+        """
+        change = await self.apply_waha_status(session_id, waha_status, **kwargs)
+        if change is not None:
+            return change.session
+        return await self.get_row(session_id)
+
+    async def _reserve_existing(self, session_id: str, action: str) -> tuple[WaSession, str | None]:
+        """For start/restart: an inactive row passes the plan limit again and becomes `starting`.
+
+        Returns (row, previous status if it was reserved, else None).
+        """
+        row = await self.get_row(session_id)
+        if row is None:
+            raise NotFound()
+        if row.status not in st.INACTIVE_STATUSES:
+            return row, None
+        async with self.db.locked_write(lock_user_id=row.user_id) as s:
+            row = await s.get(WaSession, session_id, with_for_update=True)
+            if row is None:
+                raise NotFound()
+            if row.status not in st.INACTIVE_STATUSES:
+                return row, None
+            owner = await s.get(User, row.user_id)
+            assert owner is not None
+            plan_name, limit = await plan_limit(s, owner, self.default_session_limit)
+            active = await count_active(s, row.user_id, exclude=row.id)
+            if active >= limit:
+                raise PlanLimitReached(plan_name, limit, active)
+            previous = row.status
+            now = self.clock()
+            row.status = st.STARTING
+            row.last_error = None
+            row.auto_restarts = 0
+            row.updated_at = row.status_changed_at = now
+            row.status_seen_at = now if row.status_seen_at is None else max(now, row.status_seen_at)
+            self.audit.add(s, action="status", outcome=OK, user_id=None, session_id=session_id,
+                           detail=f"{previous} -> {st.STARTING} ({action})")
+        return row, previous
+
+    async def _undo_reservation(self, session_id: str, previous: str | None, reason: str) -> None:
+        """WAHA refused or was unreachable after a reservation: back to the inactive state, slot freed."""
+        if previous is None:
+            return
+        now = self.clock()
+        async with self.db.transaction() as s:
+            row = await s.get(WaSession, session_id, with_for_update=True)
+            if row is not None and row.status == st.STARTING:
+                row.status = previous
+                row.last_error = reason
+                row.updated_at = row.status_changed_at = now
+                self.audit.add(s, action="status", outcome=FAILED, user_id=None, session_id=session_id,
+                               detail=f"{st.STARTING} -> {previous} (WAHA did not start it): {reason}")

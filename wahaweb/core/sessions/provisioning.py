@@ -1,0 +1,215 @@
+"""Creating a session: reserve a row under the plan limit, then provision it on WAHA.
+
+`reserve()` returns at once with the row in `creating`; the WAHA create runs as a task
+the service owns (a closed tab cannot orphan it), and its result reaches pages through
+the status engine like any other change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from wahaweb.core import status as st
+from wahaweb.core.accounts import DISABLED
+from wahaweb.core.audit import FAILED, OK
+from wahaweb.core.constants import META_SESSION_ID, META_USER_EMAIL, META_USER_ID
+from wahaweb.core.errors import (
+    AuthError,
+    InvalidState,
+    PlanLimitReached,
+    WahaProblem,
+)
+from wahaweb.core.ids import new_session_id
+from wahaweb.core.models import User, WaSession
+from wahaweb.core.plans import count_active, plan_limit
+from wahaweb.core.sessions.observations import SessionObservations
+from wahaweb.core.sessions.rules import (
+    _outcome_of,
+    _raw_status,
+    validate_label,
+)
+from wahaweb.observability.log_context import bind
+from wahaweb.waha.errors import (
+    WahaAlreadyExists,
+    WahaError,
+    WahaNotFound,
+    WahaUnavailable,
+)
+
+logger = logging.getLogger("wahaweb.core.sessions")
+
+
+class SessionProvisioning(SessionObservations):
+    """Reserve under the plan limit, then create on WAHA: the two halves of "New session"."""
+
+    async def reserve(self, actor: User | None, label: str | None = None) -> WaSession:
+        """Reserve a session and start creating it on WAHA; returns the `creating` row at once.
+
+        Order: signed in and active -> label -> rate limit (create, 5/min) -> plan limit and
+        reservation under the per-user lock. Raises PlanLimitReached, RateLimited,
+        ValidationFailed or AuthError (audited, nothing reserved). The WAHA create then runs
+        as a task this service owns: its answer, or its failure (the row `failed` with the
+        reason, the slot freed), reaches pages through the status engine.
+        """
+        row, _ = await self._reserve_and_provision(actor, label)
+        return row
+
+    async def create(self, actor: User | None, label: str | None = None) -> WaSession:
+        """`reserve`, then wait for WAHA: the row once WAHA accepted (raises WahaProblem if not)."""
+        _, provisioning = await self._reserve_and_provision(actor, label)
+        return await asyncio.shield(provisioning)
+
+    async def _reserve_and_provision(self, actor: User | None, label: str | None
+                                     ) -> tuple[WaSession, asyncio.Future[WaSession]]:
+        started = time.perf_counter()
+        user_id = actor.id if actor is not None else None
+        try:
+            user = await self.accounts.resolve(actor)
+            label = validate_label(label)
+            await self.limiter.hit("create", f"user:{user.id}")
+            row = await self._reserve_new(user, label)
+        except Exception as exc:
+            await self._created(user_id, None, _outcome_of(exc), str(exc) or type(exc).__name__, started)
+            raise
+        # A task, not part of the caller: if the tab goes away the WAHA call and the row update
+        # still finish, so no row is left in `creating` and no WAHA session is orphaned.
+        task = asyncio.ensure_future(self._provision(user, row, started))
+        self._tasks.add(task)
+        task.add_done_callback(self._settled)
+        await self._announce(row, "create")
+        return row, task
+
+    def _settled(self, task: asyncio.Future) -> None:
+        self._tasks.discard(task)  # type: ignore[arg-type]
+        if not task.cancelled():
+            task.exception()  # retrieved: its failure is already audited, logged and announced
+
+    async def _provision(self, user: User, row: WaSession, started: float) -> WaSession:
+        bind(user=user.id, session=row.id)  # this task's log lines (WAHA retries, failures) name them
+        outcome, detail = FAILED, None
+        try:
+            row, detail = await self._create_on_waha(user, row)
+            outcome = OK
+            return row
+        except BaseException as exc:
+            outcome, detail = _outcome_of(exc), str(exc) or type(exc).__name__
+            raise
+        finally:
+            await self._created(user.id, row.id, outcome, detail, started)
+            if outcome != OK:
+                failed = await self.get_row(row.id)
+                if failed is not None:
+                    await self._announce(failed, "create")
+
+    async def _created(self, user_id: int | None, session_id: str | None, outcome: str, detail: str | None,
+                       started: float) -> None:
+        """The one log line and audit event of every create, with its execution time."""
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        logger.info(
+            "session.create outcome=%s user=%s session=%s execution_time_ms=%.1f%s",
+            outcome, user_id, session_id, elapsed_ms, f" detail={detail!r}" if detail else "",
+            extra={"event": "session.create", "outcome": outcome, "user": user_id, "session": session_id,
+                   "execution_time_ms": round(elapsed_ms, 1)},
+        )
+        await self._write_audit(action="create", outcome=outcome, user_id=user_id, session_id=session_id,
+                                detail=detail, duration_ms=elapsed_ms)
+        if self.on_create is not None:
+            self.on_create(outcome, elapsed_ms / 1000)
+
+    async def _reserve_new(self, user: User, label: str | None) -> WaSession:
+        assert user.id is not None
+        async with self.db.locked_write(lock_user_id=user.id) as s:
+            fresh = await s.get(User, user.id)
+            if fresh is None or not fresh.active:
+                raise AuthError(DISABLED)
+            plan_name, limit = await plan_limit(s, fresh, self.default_session_limit)
+            active = await count_active(s, user.id)
+            if active >= limit:
+                raise PlanLimitReached(plan_name, limit, active)
+            session_id = new_session_id(user.id, self.clock)
+            while await s.get(WaSession, session_id) is not None:  # pragma: no cover - 62 random bits
+                session_id = new_session_id(user.id, self.clock)
+            now = self.clock()
+            row = WaSession(id=session_id, user_id=user.id, label=label, status=st.CREATING, created_at=now,
+                            updated_at=now, status_changed_at=now, status_seen_at=now)
+            s.add(row)
+        return row
+
+    async def _create_on_waha(self, user: User, row: WaSession) -> tuple[WaSession, str | None]:
+        """WAHA create for a reserved row -> (row, audit detail). Raises WahaProblem after marking it failed."""
+        try:
+            dto = await asyncio.wait_for(self._waha_create(user, row.id), self.create_timeout)
+        except (TimeoutError, WahaUnavailable, WahaAlreadyExists) as exc:
+            # The outcome is unknown (or WAHA says it exists): WAHA may have made it.
+            problem = exc if isinstance(exc, WahaError) else WahaUnavailable(
+                f"WAHA did not answer the create request within {self.create_timeout:g} seconds.")
+            return await self._adopt_or_fail(user, row, problem)
+        except WahaError as exc:
+            await self.mark_failed(row.id, str(exc), source="create")
+            raise WahaProblem(exc) from exc
+        if not self._is_ours(dto, user, row.id):
+            await self.mark_failed(row.id, "A different session with this name already exists on WAHA.",
+                                   source="create")
+            raise InvalidState("A session with this name already exists on WAHA. Please try again.")
+        return await self._finish_create(row.id, dto), None
+
+    async def _waha_create(self, user: User, session_id: str):
+        dto = await self.waha.create_session(session_id, start=True, metadata=self._metadata(user, session_id),
+                                             webhooks=await self._webhooks())
+        if _raw_status(dto.status) == "STOPPED":  # a server that ignored `start`
+            started = await self.waha.start_session(session_id)
+            if started is not None:
+                dto = started
+        return dto
+
+    async def _adopt_or_fail(self, user: User, row: WaSession, problem: WahaError) -> tuple[WaSession, str | None]:
+        """After a create whose outcome is unknown: adopt WAHA's session if it is there, else fail the row."""
+        try:
+            info = await self.waha.get_session(row.id)
+        except WahaNotFound:
+            await self.mark_failed(row.id, str(problem), source="create")
+            raise WahaProblem(problem) from problem
+        except WahaError as exc:
+            await self.mark_failed(row.id, str(problem), source="create")
+            raise WahaProblem(problem) from exc
+        if not self._is_ours(info, user, row.id):
+            await self.mark_failed(row.id, "A different session with this name already exists on WAHA.",
+                                   source="create")
+            raise InvalidState("A session with this name already exists on WAHA. Please try again.")
+        logger.warning("session %s: create call failed (%s) but WAHA has the session; adopted", row.id, problem)
+        return await self._finish_create(row.id, info), f"adopted after: {problem}"
+
+    async def _finish_create(self, session_id: str, dto: Any) -> WaSession:
+        row = await self._apply_own(session_id, dto.status, me=getattr(dto, "me", None), source="create")
+        if row is not None:
+            await self._announce(row, "create")
+        if row is None:
+            # The row was deleted while WAHA was creating the session: don't leave it orphaned there.
+            with contextlib.suppress(WahaError):
+                await self.waha.delete_session(session_id)
+            raise InvalidState("The session was deleted while it was being created.")
+        return row
+
+    def _is_ours(self, dto: Any, user: User, session_id: str) -> bool:
+        config = getattr(dto, "config", None)
+        metadata = (getattr(config, "metadata", None) or {}) if config is not None else {}
+        owner = metadata.get(META_SESSION_ID)
+        return owner is None or owner == session_id
+
+    def _metadata(self, user: User, session_id: str) -> dict[str, str]:
+        return {META_USER_ID: str(user.id), META_USER_EMAIL: user.email, META_SESSION_ID: session_id}
+
+    async def _webhooks(self) -> list[dict[str, Any]] | None:
+        if not self.webhook_url:
+            return None
+        secret = self._webhook_secret
+        if callable(secret):
+            secret = await secret()
+        hook: dict[str, Any] = {"url": self.webhook_url, "events": ["session.status"]}
+        if secret:
+            hook["hmac"] = {"key": secret}
+        return [hook]

@@ -1,0 +1,79 @@
+"""Every websocket event passes here first (a Reflex middleware): the guard's backstop.
+
+`wahaweb.state.guard` makes each handler declare who may call it. This middleware makes
+that declaration mandatory at run time, for every event of every client:
+
+- an event for a handler that declares nothing (a helper someone forgot to make
+  `_private`, `setvar` on one of our states, a Reflex handler outside the short list
+  a page needs) is dropped and logged;
+- a hydrate (a tab connecting or reconnecting) is only answered with the state of the
+  user whose cookie came with the connection: a tab linked to another user's feed is
+  unlinked first, and a tab whose cookie no longer names the user its state was filled
+  for (signed out, someone else signed in, a client token reused without the cookie)
+  has that state wiped. So a client token alone never grants data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from reflex.middleware.middleware import Middleware
+from reflex.state import BaseState, StateUpdate
+
+from wahaweb.core.accounts import hash_token
+from wahaweb.state.auth import AuthState, cookie_user, session_token
+from wahaweb.state.context import app_core
+from wahaweb.state.feed import UserFeed
+from wahaweb.state.guard import HYDRATE_EVENTS, access_of
+
+logger = logging.getLogger("wahaweb.state.access")
+
+
+#: Largest payload accepted for Reflex's own allow-listed handlers (ours check their arguments).
+MAX_INTERNAL_PAYLOAD = 16 * 1024
+
+
+def _size(payload: object) -> int:
+    try:
+        return len(json.dumps(payload, default=str))
+    except (TypeError, ValueError):
+        return MAX_INTERNAL_PAYLOAD + 1
+
+
+class AccessMiddleware(Middleware):
+    async def preprocess(self, app, state: BaseState, event) -> StateUpdate | None:
+        _, _, handler = event.name.rpartition(".")
+        try:
+            state_cls = event.state_cls
+        except (KeyError, ValueError):
+            state_cls = None
+        if state_cls is None or access_of(state_cls, handler) is None:
+            logger.warning("refused event %r: not a handler clients may call", event.name[:200])
+            return StateUpdate()
+        if not state_cls.__module__.startswith("wahaweb.") and _size(event.payload) > MAX_INTERNAL_PAYLOAD:
+            # Reflex's own handlers check nothing (handle_frontend_exception runs regexes over
+            # whatever it gets): a page never sends them more than a few KiB.
+            logger.warning("refused event %r: payload over %d bytes", event.name[:200], MAX_INTERNAL_PAYLOAD)
+            return StateUpdate()
+        if handler in HYDRATE_EVENTS:
+            return await _only_the_cookies_user(state, event)
+        return None
+
+
+async def _only_the_cookies_user(root: BaseState, event) -> StateUpdate | None:
+    """Before a hydrate: nothing of anyone but the cookie's sign-in may be in this tab's state."""
+    user = await cookie_user(root)
+    links = root._reflex_internal_links or {}
+    linked = links.get(UserFeed.get_full_name())
+    expected = (await app_core().feed_token(hash_token(session_token(root) or "")) if user is not None else None)
+    auth = await root.get_state(AuthState)
+    if user is None or (auth._user_id is not None and auth._user_id != user.id) or \
+            (linked is not None and linked != expected):
+        had_link = linked is not None
+        await auth._wipe_tab()
+        if had_link:
+            logger.info("unlinked a tab from a feed its cookie does not grant")
+            # The linked feed is still patched in for this event: hydrate again, unlinked.
+            return StateUpdate(events=[event])
+    return None

@@ -1,0 +1,156 @@
+"""The session page (`/sessions/{id}`): live pairing, actions, the timeline.
+
+Every handler acts on the session of this page's URL, which core re-checks as the
+user's (anyone else's looks exactly like a missing one). Handlers only call core; the
+rows they change reach every tab through the status engine, not through a reload here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import reflex as rx
+
+from wahaweb.core.errors import CoreError, NotFound
+from wahaweb.core.models import User
+from wahaweb.state.auth import AuthState
+from wahaweb.state.context import app_core
+from wahaweb.state.feed import UserFeed, qr_card
+from wahaweb.state.guard import guarded
+
+#: Actions that ask for confirmation first, with the dialog's wording.
+CONFIRMATIONS = {
+    "stop": ("Stop this session?", "WhatsApp stays linked; you can start it again later."),
+    "restart": ("Restart this session?", "It reconnects to WhatsApp; this takes a few seconds."),
+    "logout": ("Log out this number?", "The phone is unlinked. You will need to scan a new QR code."),
+    "delete": ("Delete this session?", "It is removed from WAHA and from your list. This cannot be undone."),
+}
+Action = Callable[[User, str], Awaitable[object]]
+
+
+class SessionPageState(AuthState):
+    session_id: str = ""
+    not_found: bool = False
+    notice: str = ""
+    busy: str = ""
+    confirm_action: str = ""
+    pairing_phone: str = ""
+    pairing_code: str = ""
+
+    @rx.var
+    def confirm_title(self) -> str:
+        return CONFIRMATIONS.get(self.confirm_action, ("", ""))[0]
+
+    @rx.var
+    def confirm_text(self) -> str:
+        return CONFIRMATIONS.get(self.confirm_action, ("", ""))[1]
+
+    @rx.event
+    @guarded
+    async def load(self, user: User):
+        """on_load: a session that is not the user's looks exactly like a missing one."""
+        self.session_id = self.router.url.path.rstrip("/").rsplit("/", 1)[-1][:80]
+        self.not_found = False
+        self.notice = self.confirm_action = self.pairing_code = ""
+        core = app_core()
+        await self._open_page(user)
+        try:
+            row = await core.sessions.get(user, self.session_id)
+        except NotFound:
+            self.not_found = True
+            return
+        feed = await self.get_state(UserFeed)
+        await feed._load_timeline(core, row.id)
+        qr = core.live.current_qr(row.id) if row.status == "pairing" else None
+        if qr is not None:
+            feed._set_qr(row.id, qr_card(qr))
+
+    # ------------------------------------------------------------ dialog
+    @rx.event
+    @guarded
+    def ask(self, user: User, action: str):
+        if action in CONFIRMATIONS:
+            self.confirm_action = action
+
+    @rx.event
+    @guarded
+    def cancel_confirm(self, user: User):
+        self.confirm_action = ""
+
+    @rx.event
+    @guarded
+    def dialog_open_changed(self, user: User, is_open: bool):
+        """Escape or a click outside closes the dialog: forget the pending action."""
+        if not is_open:
+            self.confirm_action = ""
+
+    @rx.event
+    @guarded
+    async def confirm(self, user: User):
+        action, self.confirm_action = self.confirm_action, ""
+        sessions = app_core().sessions
+        confirmed: dict[str, Action] = {"stop": sessions.stop, "restart": sessions.restart,
+                                        "logout": sessions.logout, "delete": sessions.delete}
+        if action not in confirmed:
+            return None
+        refused = await self._run(user, action, confirmed[action])
+        if refused is None and action == "delete":
+            return [rx.redirect("/"), rx.toast.success("Session deleted.")]
+        return refused
+
+    # ----------------------------------------------------------- actions
+    @rx.event
+    @guarded
+    async def start(self, user: User):
+        return await self._run(user, "start", app_core().sessions.start)
+
+    @rx.event
+    @guarded
+    async def simulate_scan(self, user: User):
+        return await self._run(user, "simulate_scan", app_core().sessions.simulate_scan)
+
+    @rx.event
+    @guarded
+    async def refresh_status(self, user: User):
+        return await self._run(user, "status", app_core().sessions.status)
+
+    async def _run(self, user: User, name: str, action: Action):
+        """Run one core action on this page's session; a refusal becomes the notice."""
+        self.busy, self.notice = name, ""
+        try:
+            await action(user, self.session_id)
+        except CoreError as exc:
+            self.notice = str(exc)
+            return rx.toast.error(str(exc), duration=6000)
+        finally:
+            self.busy = ""
+        return None
+
+    @rx.event
+    @guarded
+    async def refresh_qr(self, user: User):
+        """The manual "new QR" button: limited to 10 a minute by core; pushed like any QR."""
+        self.notice = ""
+        try:
+            await app_core().live.manual_refresh(user, self.session_id)
+        except CoreError as exc:
+            self.notice = str(exc)
+            return rx.toast.error(str(exc), duration=6000)
+        return None
+
+    @rx.event
+    @guarded
+    def set_pairing_phone(self, user: User, value: str):
+        self.pairing_phone = value[:20]
+
+    @rx.event
+    @guarded
+    async def request_code(self, user: User):
+        self.notice = self.pairing_code = ""
+        try:
+            self.pairing_code = await app_core().sessions.request_pairing_code(user, self.session_id,
+                                                                               self.pairing_phone)
+        except CoreError as exc:
+            self.notice = str(exc)
+            return rx.toast.error(str(exc), duration=6000)
+        return None
