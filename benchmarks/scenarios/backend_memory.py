@@ -110,7 +110,7 @@ async def measure_backend_memory(ctx: BenchContext, clients: int = CLIENTS) -> S
     per_client = (loaded_s.p50 - idle_s.p50) / max(1, connected)
     return ScenarioResult(
         name=NAME,
-        notes=[f"psutil RSS summed over the `reflex run --env prod --single-port` process tree (WAHA_URL = the "
+        notes=["psutil RSS summed over the `reflex run --env prod --single-port` process tree (WAHA_URL = the "
                "benchmark's simulator), sampled every 0.5 s for 5 s, 5 s after each step.",
                f"Idle (one user signed up, no page open): p50 {idle_s.p50:.1f} MiB. With {connected} signed-in "
                f"Playwright pages (one chromium context, each hydrated on the dashboard; opened in {open_s:.0f} s): "

@@ -17,7 +17,6 @@ The plan ``measure_ack`` follows (one user with no plan, limit 1000, rate limits
 from __future__ import annotations
 
 import asyncio
-
 import time
 
 from benchmarks.context import BenchContext

@@ -7,9 +7,9 @@ import dataclasses
 import httpx
 import pytest
 
-from wahaweb.composition import create_core
 from wahaweb.api.auth import COOKIE_NAME
 from wahaweb.api.routes import build_api
+from wahaweb.composition import create_core
 from wahaweb.core.container import Core
 from wahaweb.core.errors import AuthError
 from wahaweb.settings import Settings

@@ -17,7 +17,7 @@ import typing
 import pytest
 
 from tests.browser.conftest import PASSWORD, new_email
-from tests.browser.rawclient import ROOT, RawClient, sign_in_cookie
+from tests.browser.rawclient import RawClient, sign_in_cookie
 from tests.handlers import Handler, app_states, handlers, is_app_state
 
 pytestmark = pytest.mark.browser

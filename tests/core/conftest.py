@@ -14,6 +14,7 @@ import pytest
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
+from tests.conftest import PG_URL, REDIS_URL  # noqa: F401  (the servers; fixtures pg_url/redis_url live there)
 from wahaweb.composition import create_core
 from wahaweb.core.clock import FakeClock
 from wahaweb.core.container import Core
@@ -21,7 +22,6 @@ from wahaweb.core.models import User
 from wahaweb.core.ratelimit import RateLimits
 from wahaweb.settings import Settings
 
-from tests.conftest import PG_URL, REDIS_URL  # noqa: F401  (the servers; fixtures pg_url/redis_url live there)
 SIM_KEY = "sim-test-key"
 PASSWORD = "correct horse battery"
 

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from wahaweb.core import status as st
+from wahaweb.core.constants import META_SESSION_ID, META_USER_EMAIL, META_USER_ID
 from wahaweb.core.errors import InvalidState, NotFound, PlanLimitReached, ValidationFailed, WahaProblem
 from wahaweb.core.ratelimit import RateLimits
-from wahaweb.core.constants import META_SESSION_ID, META_USER_EMAIL, META_USER_ID
 from wahaweb.simulator import Simulator, SimulatorConfig
 
 from .conftest import (

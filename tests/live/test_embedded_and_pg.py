@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-
-import httpx
 import pytest
 from starlette.applications import Starlette
 
-from wahaweb.composition import create_core
 from wahaweb.api import webhook as webhook_route
-from wahaweb.core.container import Core
+from wahaweb.composition import create_core
 from wahaweb.settings import Settings
 
 from .conftest import SIM_KEY, Recorder, fast_hasher
-
 
 
 async def test_embedded_mode_with_the_simulator_posting_to_the_route_in_process(tmp_path, monkeypatch):

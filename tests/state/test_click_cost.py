@@ -31,7 +31,7 @@ FILLS = 1
 async def test_one_create_click_to_the_first_qr(make_core, sqlite_url):  # noqa: F811
     core = await make_core(embedded_settings(sqlite_url, sim_qr_delay=0.05, public_url="http://wahaweb.embedded"))
     await register(core, "admin@example.com")
-    user = await register(core, "alice@example.com")
+    await register(core, "alice@example.com")
     cookie = (await core.accounts.sign_in("alice@example.com", PASSWORD)).token
     api = Starlette(routes=webhook_route.routes)
     api.state.core = core

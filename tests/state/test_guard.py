@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 
 from wahaweb.core.models import User
 from wahaweb.state.guard import ACCESS_ATTR, ADMIN, USER, BadArguments, check_arguments, guarded
-import inspect
 
 
 class FakeState:
