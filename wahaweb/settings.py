@@ -99,6 +99,8 @@ class Settings:
 
     #: New accounts per client (a `limits` rate such as "5/hour"): every account brings a plan slot.
     sign_up_rate: str = "5/hour"
+    #: Sign-in attempts per client (all counted): an office behind one NAT signs in from one address.
+    sign_in_client_rate: str = "20/15 minutes"
     #: Reverse proxies (IPs or CIDR networks) whose X-Forwarded-For is believed; empty: none.
     trusted_proxies: tuple[str, ...] = ()
     #: Origins besides the app's own that may open its websocket (e.g. https://admin.example.com).
@@ -151,6 +153,8 @@ class Settings:
             sim_time_scale=_float(env, "WAHAWEB_SIM_TIME_SCALE", default.sim_time_scale),
             sim_profile=_str(env, "WAHAWEB_SIM_PROFILE", default.sim_profile) or default.sim_profile,
             sign_up_rate=_str(env, "WAHAWEB_SIGN_UP_RATE", default.sign_up_rate) or default.sign_up_rate,
+            sign_in_client_rate=_str(env, "WAHAWEB_SIGN_IN_CLIENT_RATE", default.sign_in_client_rate)
+            or default.sign_in_client_rate,
             trusted_proxies=_list(env, "WAHAWEB_TRUSTED_PROXIES"),
             allowed_origins=tuple(o.rstrip("/") for o in _list(env, "WAHAWEB_ALLOWED_ORIGINS")),
             status_fast_interval=_float(env, "WAHAWEB_STATUS_FAST_INTERVAL", default.status_fast_interval),

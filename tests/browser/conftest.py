@@ -72,6 +72,7 @@ def app_env(tmp_path_factory) -> dict[str, str]:
         WAHAWEB_METRICS_TOKEN=METRICS_TOKEN,
         # Every test signs up from 127.0.0.1: the per-client sign-up limit is tested in tests/api.
         WAHAWEB_SIGN_UP_RATE="1000/hour",
+        WAHAWEB_SIGN_IN_CLIENT_RATE="1000/hour",
         REFLEX_TELEMETRY_ENABLED="false",
         REFLEX_USE_SYSTEM_BUN="1",
         PYTHONUNBUFFERED="1",

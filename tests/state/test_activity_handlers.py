@@ -7,7 +7,7 @@ import inspect
 from wahaweb.state.activity import ActivityState
 from wahaweb.state.guard import ADMIN, access_of
 
-HANDLERS = ("load_activity", "filter_activity_user", "filter_activity_session", "filter_activity_action",
+HANDLERS = ("filter_activity_user", "filter_activity_session", "filter_activity_action",
             "turn_activity_page")
 
 

@@ -194,7 +194,7 @@ class Core:
             observer=telemetry.waha_recorder(server_label(settings.embedded, settings.effective_waha_url)),
         )
         if rate_limits is None:
-            rate_limits = RateLimits(sign_up=settings.sign_up_rate)
+            rate_limits = RateLimits(sign_up=settings.sign_up_rate, sign_in_client=settings.sign_in_client_rate)
         if settings.redis_url:
             limiter = RateLimiter.redis(settings.redis_url, rate_limits, clock=clock, prefix=redis_prefix,
                                         on_refused=telemetry.rate_limited)

@@ -98,7 +98,7 @@ def _section(title: str, *children) -> rx.Component:
     return rx.card(rx.vstack(rx.heading(title, size="4"), *children, spacing="3", width="100%"), width="100%")
 
 
-@template(route="/admin", title="Admin", on_load=[AdminState.load, ActivityState.load_activity])
+@template(route="/admin", title="Admin", on_load=AdminState.load)
 def admin() -> rx.Component:
     return rx.cond(
         AdminState.denied,

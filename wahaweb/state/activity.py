@@ -81,11 +81,6 @@ class ActivityState(AdminState):
 
     @rx.event
     @guarded(admin=True)
-    async def load_activity(self, user: User):
-        await self._fetch(user)
-
-    @rx.event
-    @guarded(admin=True)
     async def filter_activity_user(self, user: User, value: str):
         """A user's id, or "all"."""
         self.activity_user, self.activity_page = (value if value.isdigit() else ALL), 1

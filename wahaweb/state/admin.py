@@ -37,8 +37,12 @@ class AdminState(AuthState):
     @rx.event
     @guarded(admin=True)
     async def load(self, user: User):
+        """The page's one load: one authentication for the feed, the users and the activity list."""
+        from wahaweb.state.activity import ActivityState  # its substate
+
         await self._open_page(user)
         await self._reload(user)
+        await (await self.get_state(ActivityState))._fetch(user)
 
     async def _reload(self, user: User) -> None:
         core = app_core()

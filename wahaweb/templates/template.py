@@ -99,7 +99,7 @@ def template(
     route: str,
     title: str,
     *,
-    on_load: rx.event.EventType,
+    on_load: rx.event.EventType | list,
 ) -> Callable[[Callable[[], rx.Component]], Page]:
     """Wrap a page body in the shared layout; `on_load` is the page state's own load handler."""
 
@@ -117,6 +117,6 @@ def template(
             )
 
         return Page(component=page, route=route, title=f"{title} · wahaweb",
-                    on_load=[ServerState.load_mode, on_load])
+                    on_load=[ServerState.load_mode, *(on_load if isinstance(on_load, list) else [on_load])])
 
     return decorator
