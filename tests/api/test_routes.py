@@ -164,3 +164,12 @@ def test_the_websocket_origin_rule():
     assert not allowed("http://wa.example.com:8080", env)  # same site, other port: another origin
     assert not allowed("https://other.example.com", env)  # a sibling subdomain
     assert not allowed("https://wa.example.com", {})
+
+
+def test_next_paths_with_control_characters_are_refused():
+    from wahaweb.api.auth import safe_next
+
+    for bad in ("/\t/evil.example", "/\n/evil.example", "/ /evil.example", "//evil.example", "/\\evil.example",
+                "https://evil.example", "/api/auth/logout"):
+        assert safe_next(bad) == "/", repr(bad)
+    assert safe_next("/sessions/session_1_2_abc?x=1") == "/sessions/session_1_2_abc?x=1"

@@ -16,7 +16,7 @@ import typing
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, new_email
+from tests.browser.conftest import PASSWORD, SIM_API_KEY, new_email
 from tests.browser.rawclient import RawClient, sign_in_cookie
 from tests.handlers import Handler, app_states, handlers, is_app_state
 
@@ -148,6 +148,7 @@ def test_no_handler_and_no_token_gives_another_users_data(base_url, admin_email)
         "hidden session id": hidden.session_id,
         "victim e-mail": victim.email, "hidden e-mail": hidden.email, "admin e-mail": admin_email,
         "victim phone": victim_phone, "hidden phone": phone, "a QR image": QR_IMAGE,
+        "the operator's WAHA server": "embedded WAHA simulator", "the WAHA key": SIM_API_KEY,
     }
     leaks = {f"{what} -> attacker {i} ({a.token})": True
              for i, a in enumerate(attackers) for what, needle in needles.items() if needle in a.text()}

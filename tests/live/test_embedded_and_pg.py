@@ -41,6 +41,7 @@ async def test_embedded_mode_with_the_simulator_posting_to_the_route_in_process(
         assert tab.statuses(sid)[-1] == "connected"
         # A user action writes the row itself, and the service announces it to the tabs.
         await core.sessions.stop(user, sid)
+        await core.sessions.drain()  # the service announces after the action returns
         await core.demo.simulator.drain_webhooks()
         assert any(c.source == "stop" for c in tab.changes) and tab.statuses(sid)[-1] == "stopped"
     finally:

@@ -26,8 +26,14 @@ _FORM_LIMIT = 8 * 1024
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site paths are followed after sign-in (no open redirects)."""
+    """Only same-site paths are followed after sign-in (no open redirects).
+
+    Browsers drop tabs and newlines from URLs, so `/\t/evil.example` would become
+    `//evil.example`: any control or whitespace character refuses the target.
+    """
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target):
         return "/"
     if target.startswith(("/login", "/register", "/api/")):
         return "/"

@@ -10,6 +10,11 @@ from wahaweb.templates import template
 
 
 def plan_meter() -> rx.Component:
+    """Shown once the feed is filled: never a misleading "0 / 0" while the page loads."""
+    return rx.cond(UserFeed.loaded, _plan_meter(), rx.skeleton(rx.text("0 / 0 sessions"), loading=True))
+
+
+def _plan_meter() -> rx.Component:
     return rx.hstack(
         rx.icon("gauge", size=16, color=rx.color("gray", 10)),
         rx.text(

@@ -18,6 +18,7 @@ from wahaweb.api.messages import message_for
 from wahaweb.core.accounts import hash_token
 from wahaweb.core.errors import AuthError
 from wahaweb.core.models import User
+from wahaweb.core.sessions.access import Overview
 from wahaweb.state.context import app_core
 from wahaweb.state.guard import public
 
@@ -109,7 +110,7 @@ class AuthState(rx.State):
         query = "" if path == "/" else "?" + urlencode({"next": path})
         return rx.redirect(f"/login{query}", replace=True)
 
-    async def _open_page(self, user: User) -> None:
+    async def _open_page(self, user: User) -> Overview:
         """Every private page's load, once: link this tab to the user's feed (only now, after the
         cookie was checked), fill it from the database, and show the WAHA server's state."""
         from wahaweb.state.feed import UserFeed
@@ -120,8 +121,10 @@ class AuthState(rx.State):
         feed = await self.get_state(UserFeed)
         if feed._linked_to != token:
             feed = await feed._link_to(token)
-        await feed._fill(core, user)
+        page = await core.sessions.overview(user)
+        feed._fill(page)
         await (await self.get_state(ServerState))._show(user, max_age=PAGE_LOAD_PROBE_MAX_AGE_S)
+        return page
 
 
 class AuthFormState(rx.State):

@@ -19,7 +19,8 @@ import reflex as rx
 
 from wahaweb.core.container import Core
 from wahaweb.core.live import QrState
-from wahaweb.core.models import User, WaSession
+from wahaweb.core.models import WaSession
+from wahaweb.core.sessions.access import Overview
 from wahaweb.core.status import ACTIVE_STATUSES
 
 
@@ -110,20 +111,14 @@ class UserFeed(rx.SharedState):
         self.plan = ""
         self.loaded = False
 
-    async def _fill(self, core: Core, user: User) -> None:
-        """The page load: the user's sessions (admins: everyone's) and plan usage, from the database."""
-        cards = [SessionCard.of(row) for row in await core.sessions.of_user(user)]
-        self.sessions = cards
-        if user.is_admin:
-            self.all_sessions = [SessionCard.of(item.session, item.owner_email)
-                                 for item in await core.sessions.all_with_owners(user)]
-        else:
-            self.all_sessions = []
+    def _fill(self, page: Overview) -> None:
+        """The page load: the user's sessions (admins: everyone's) and the plan meter, read once by core."""
+        self.sessions = [SessionCard.of(row) for row in page.own]
+        self.all_sessions = [SessionCard.of(item.session, item.owner_email) for item in page.everyone or []]
         self._index()
         self.qr = {k: v for k, v in self.qr.items() if k in self.by_id and self.by_id[k].status == "pairing"}
         self.timelines = {k: v for k, v in self.timelines.items() if k in self.by_id}
-        usage = await core.accounts.usage(user)
-        self.active, self.limit, self.plan = usage.active, usage.limit, usage.plan_label
+        self.active, self.limit, self.plan = page.usage.active, page.usage.limit, page.usage.plan_label
         self.loaded = True
 
     def _index(self) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import reflex as rx
 
-from wahaweb.core.errors import CoreError, NotFound
+from wahaweb.core.errors import CoreError
 from wahaweb.core.models import User
 from wahaweb.state.auth import AuthState
 from wahaweb.state.context import app_core
@@ -53,10 +53,8 @@ class SessionPageState(AuthState):
         self.not_found = False
         self.notice = self.confirm_action = self.pairing_code = ""
         core = app_core()
-        await self._open_page(user)
-        try:
-            row = await core.sessions.get(user, self.session_id)
-        except NotFound:
+        row = (await self._open_page(user)).visible(self.session_id)
+        if row is None:
             self.not_found = True
             return
         feed = await self.get_state(UserFeed)

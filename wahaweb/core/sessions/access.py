@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -28,6 +29,7 @@ from wahaweb.core.errors import (
 )
 from wahaweb.core.ids import is_session_id
 from wahaweb.core.models import AuditEvent, User, WaSession
+from wahaweb.core.plans import Usage, usage
 from wahaweb.core.ratelimit import RateLimiter
 from wahaweb.core.sessions.rules import (
     DemoScan,
@@ -39,6 +41,21 @@ from wahaweb.core.sessions.rules import (
 from wahaweb.waha import WahaClient
 
 logger = logging.getLogger("wahaweb.core.sessions")
+
+
+@dataclasses.dataclass(frozen=True)
+class Overview:
+    """A page load's data: `everyone` is None unless the actor is an admin."""
+
+    user: User
+    own: list[WaSession]
+    everyone: list[SessionWithOwner] | None
+    usage: Usage
+
+    def visible(self, session_id: str) -> WaSession | None:
+        """The session if this actor may open it (own; admins: any), else None (as if missing)."""
+        rows = [*self.own, *(item.session for item in self.everyone or [])]
+        return next((row for row in rows if row.id == session_id), None)
 
 
 class SessionObserver(Protocol):
@@ -136,6 +153,23 @@ class SessionAccess:
             )
             return [SessionWithOwner(session=row, owner_email=email) for row, email in rows]
 
+    async def overview(self, actor: User | None) -> Overview:
+        """What a page load shows, in one read: the actor's sessions, everyone's for an admin, and
+        the plan meter. One resolution of the actor and one database session, not one of each per part."""
+        user = await self.accounts.resolve(actor)
+        async with self.db.session() as s:
+            own = list(await s.exec(
+                select(WaSession).where(WaSession.user_id == user.id)
+                .order_by(col(WaSession.created_at).desc(), col(WaSession.id).desc())))
+            everyone = None
+            if user.is_admin:
+                rows = await s.exec(
+                    select(WaSession, User.email).join(User, User.id == WaSession.user_id)  # type: ignore[arg-type]
+                    .order_by(col(WaSession.created_at).desc(), col(WaSession.id).desc()))
+                everyone = [SessionWithOwner(session=row, owner_email=email) for row, email in rows]
+            meter = await usage(s, user, self.default_session_limit)
+        return Overview(user=user, own=own, everyone=everyone, usage=meter)
+
     async def history(self, actor: User | None, session_id: str, limit: int = 50) -> list[AuditEvent]:
         """Audit events of one session, newest first (status changes and actions)."""
         await self._read_access("history", actor, session_id)
@@ -155,6 +189,10 @@ class SessionAccess:
             stmt = stmt.where(col(WaSession.status).in_(list(statuses)))
         async with self.db.session() as s:
             return list(await s.exec(stmt.order_by(col(WaSession.created_at), col(WaSession.id))))
+
+    async def drain(self) -> None:
+        """Wait for the service's background work: creates finishing on WAHA, announcements (tests)."""
+        await self.aclose()
 
     async def aclose(self) -> None:
         """Wait for create calls still finishing in the background (their callers went away)."""
