@@ -125,10 +125,11 @@ async def make_env(tmp_path, clock, monkeypatch) -> AsyncIterator[Any]:
     async def factory(*, webhooks: bool = True, qr_delay: float = 0.02, time_scale: float = 50.0,
                       sim: Simulator | None = None, database_url: str | None = None, redis_url: str | None = None,
                       rate_limits: RateLimits | None = None, route: bool = True, engine_kwargs: dict | None = None,
+                      sim_sleep: Any = None,
                       **settings_overrides: Any) -> LiveEnv:
         if sim is None:
             sim = Simulator(SimulatorConfig(api_key=SIM_KEY, qr_delay=qr_delay, time_scale=time_scale),
-                            webhook_transport=httpx.ASGITransport(app=api))
+                            webhook_transport=httpx.ASGITransport(app=api), **({"sleep": sim_sleep} if sim_sleep else {}))
         db_url = database_url or f"sqlite+aiosqlite:///{tmp_path / f'live-{uuid.uuid4().hex[:6]}.db'}"
         values: dict[str, Any] = dict(
             database_url=db_url, waha_url="http://waha.test", waha_api_key=SIM_KEY, redis_url=redis_url,
