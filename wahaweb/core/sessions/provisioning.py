@@ -130,9 +130,8 @@ class SessionProvisioning(SessionObservations):
             active = await count_active(s, user.id)
             if active >= limit:
                 raise PlanLimitReached(plan_name, limit, active)
+            # 62 random bits: no read to check it is free (the primary key refuses a collision).
             session_id = new_session_id(user.id, self.clock)
-            while await s.get(WaSession, session_id) is not None:  # pragma: no cover - 62 random bits
-                session_id = new_session_id(user.id, self.clock)
             now = self.clock()
             row = WaSession(id=session_id, user_id=user.id, label=label, status=st.CREATING, created_at=now,
                             updated_at=now, status_changed_at=now, status_seen_at=now)
