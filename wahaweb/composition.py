@@ -52,11 +52,4 @@ def build_core(settings: Settings, **kwargs: Any) -> Core:
 
 async def create_core(settings: Settings, *, migrate: bool = True, **kwargs: Any) -> Core:
     """`build_core`, then bring the database schema up to date."""
-    core = build_core(settings, **kwargs)
-    if migrate:
-        try:
-            await core.migrate()
-        except BaseException:
-            await core.aclose()
-            raise
-    return core
+    return await build_core(settings, **kwargs).ready(migrate=migrate)

@@ -210,14 +210,17 @@ class Core:
     @classmethod
     async def create(cls, settings: Settings, *, migrate: bool = True, **kwargs: Any) -> Core:
         """`from_settings`, then bring the database schema up to date (idempotent)."""
-        core = cls.from_settings(settings, **kwargs)
+        return await cls.from_settings(settings, **kwargs).ready(migrate=migrate)
+
+    async def ready(self, *, migrate: bool = True) -> Core:
+        """Bring the database schema up to date (idempotent); a Core that cannot is closed."""
         if migrate:
             try:
-                await core.migrate()
+                await self.migrate()
             except BaseException:
-                await core.aclose()
+                await self.aclose()
                 raise
-        return core
+        return self
 
     async def migrate(self) -> None:
         await upgrade_engine(self.db.engine)

@@ -150,10 +150,7 @@ class SessionProvisioning(SessionObservations):
         except WahaError as exc:
             await self.mark_failed(row.id, str(exc), source="create")
             raise WahaProblem(exc) from exc
-        if not self._is_ours(dto, user, row.id):
-            await self.mark_failed(row.id, "A different session with this name already exists on WAHA.",
-                                   source="create")
-            raise InvalidState("A session with this name already exists on WAHA. Please try again.")
+        await self._refuse_unless_ours(dto, user, row)
         return await self._finish_create(row.id, dto), None
 
     async def _waha_create(self, user: User, session_id: str):
@@ -175,10 +172,7 @@ class SessionProvisioning(SessionObservations):
         except WahaError as exc:
             await self.mark_failed(row.id, str(problem), source="create")
             raise WahaProblem(problem) from exc
-        if not self._is_ours(info, user, row.id):
-            await self.mark_failed(row.id, "A different session with this name already exists on WAHA.",
-                                   source="create")
-            raise InvalidState("A session with this name already exists on WAHA. Please try again.")
+        await self._refuse_unless_ours(info, user, row)
         logger.warning("session %s: create call failed (%s) but WAHA has the session; adopted", row.id, problem)
         return await self._finish_create(row.id, info), f"adopted after: {problem}"
 
@@ -192,6 +186,13 @@ class SessionProvisioning(SessionObservations):
                 await self.waha.delete_session(session_id)
             raise InvalidState("The session was deleted while it was being created.")
         return row
+
+    async def _refuse_unless_ours(self, dto: Any, user: User, row: WaSession) -> None:
+        """WAHA's session by this name must be the one we asked for (our metadata), or none at all."""
+        if not self._is_ours(dto, user, row.id):
+            await self.mark_failed(row.id, "A different session with this name already exists on WAHA.",
+                                   source="create")
+            raise InvalidState("A session with this name already exists on WAHA. Please try again.")
 
     def _is_ours(self, dto: Any, user: User, session_id: str) -> bool:
         config = getattr(dto, "config", None)
