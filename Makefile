@@ -33,7 +33,7 @@ migrate: setup
 	$(BIN)/python -m wahaweb.core.migrate
 
 run: setup migrate
-	$(BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
+	GRANIAN_WORKERS=$${WAHAWEB_WORKERS:-1} $(BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
 
 # A standalone WAHA simulator, for pointing wahaweb at it with WAHA_URL=http://127.0.0.1:3001.
 simulator: setup

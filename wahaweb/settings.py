@@ -106,12 +106,26 @@ class Settings:
     #: Origins besides the app's own that may open its websocket (e.g. https://admin.example.com).
     allowed_origins: tuple[str, ...] = ()
 
+    #: Backend worker processes (`make run` and the image pass it to Reflex). More than one needs
+    #: a real WAHA (the embedded simulator lives in one process) and Redis (shared state, pushes).
+    workers: int = 1
+
     #: Status watcher intervals.
     status_fast_interval: float = 0.3
     status_slow_interval: float = 10.0
 
     #: Bearer token for Prometheus' scrape of /metrics; None turns /metrics off (404).
     metrics_token: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError("WAHAWEB_WORKERS must be at least 1")
+        if self.workers > 1 and self.waha_url is None:
+            raise ValueError("WAHAWEB_WORKERS > 1 needs a real WAHA (WAHA_URL): the embedded simulator lives in "
+                             "one process")
+        if self.workers > 1 and not self.redis_url:
+            raise ValueError("WAHAWEB_WORKERS > 1 needs REDIS_URL (and REFLEX_REDIS_URL): workers share rate limits, "
+                             "the status watcher's lease and Reflex's state through Redis")
 
     @property
     def embedded(self) -> bool:
@@ -157,6 +171,7 @@ class Settings:
             or default.sign_in_client_rate,
             trusted_proxies=_list(env, "WAHAWEB_TRUSTED_PROXIES"),
             allowed_origins=tuple(o.rstrip("/") for o in _list(env, "WAHAWEB_ALLOWED_ORIGINS")),
+            workers=_int(env, "WAHAWEB_WORKERS", default.workers),
             status_fast_interval=_float(env, "WAHAWEB_STATUS_FAST_INTERVAL", default.status_fast_interval),
             status_slow_interval=_float(env, "WAHAWEB_STATUS_SLOW_INTERVAL", default.status_slow_interval),
             metrics_token=_str(env, "WAHAWEB_METRICS_TOKEN"),
