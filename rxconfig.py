@@ -10,8 +10,10 @@ import os
 import reflex as rx
 
 from wahaweb.observability.log_config import configure_logging
+from wahaweb.serving import respawn_failed_workers
 
 configure_logging()
+respawn_failed_workers()
 # Cross-origin HTTP reads (CORS) only for origins the operator names; the websocket's own
 # Origin rule (the app's host, plus these) is set at start-up in wahaweb.state.live.
 _ALLOWED_ORIGINS = [o.strip().rstrip("/") for o in os.environ.get("WAHAWEB_ALLOWED_ORIGINS", "").split(",") if o.strip()]

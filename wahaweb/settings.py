@@ -109,6 +109,8 @@ class Settings:
     #: Backend worker processes (`make run` and the image pass it to Reflex). More than one needs
     #: a real WAHA (the embedded simulator lives in one process) and Redis (shared state, pushes).
     workers: int = 1
+    #: Tests only: pages show which backend worker serves them (`#worker-id`). Never in production.
+    test_hooks: bool = False
 
     #: Status watcher intervals.
     status_fast_interval: float = 0.3
@@ -172,6 +174,7 @@ class Settings:
             trusted_proxies=_list(env, "WAHAWEB_TRUSTED_PROXIES"),
             allowed_origins=tuple(o.rstrip("/") for o in _list(env, "WAHAWEB_ALLOWED_ORIGINS")),
             workers=_int(env, "WAHAWEB_WORKERS", default.workers),
+            test_hooks=(_str(env, "WAHAWEB_TEST_HOOKS", "") or "") == "1",
             status_fast_interval=_float(env, "WAHAWEB_STATUS_FAST_INTERVAL", default.status_fast_interval),
             status_slow_interval=_float(env, "WAHAWEB_STATUS_SLOW_INTERVAL", default.status_slow_interval),
             metrics_token=_str(env, "WAHAWEB_METRICS_TOKEN"),

@@ -143,6 +143,7 @@ def dashboard() -> rx.Component:
         ),
         create_form(),
         notice(DashboardState.notice),
+        rx.cond(DashboardState.worker != "", rx.el.span(DashboardState.worker, id="worker-id", hidden=True)),
         rx.vstack(
             rx.cond(
                 UserFeed.loaded & (UserFeed.sessions.length() == 0),

@@ -7,6 +7,7 @@ the status engine's change stream, like any other change.
 
 from __future__ import annotations
 
+import os
 import time
 
 import reflex as rx
@@ -14,6 +15,7 @@ import reflex as rx
 from wahaweb.core.errors import CoreError
 from wahaweb.core.models import User
 from wahaweb.core.sessions import MAX_LABEL_LENGTH
+from wahaweb.settings import get_settings
 from wahaweb.state.auth import AuthState
 from wahaweb.state.context import app_core
 from wahaweb.state.guard import guarded
@@ -26,12 +28,16 @@ class DashboardState(AuthState):
     label: str = ""
     creating: bool = False
     notice: str = ""
+    #: Tests only (WAHAWEB_TEST_HOOKS=1): the process id of the worker serving this tab.
+    worker: str = ""
     _last_create: float = 0.0
 
     @rx.event
     @guarded
     async def load(self, user: User):
         self.notice = ""
+        if get_settings().test_hooks:
+            self.worker = str(os.getpid())
         await self._open_page(user)
 
     @rx.event

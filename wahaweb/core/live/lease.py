@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import os
+import socket
 import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -86,7 +88,8 @@ class RedisLease:
         self.key = key
         self.name = key
         self.ttl = ttl
-        self.owner = owner or f"{uuid.uuid4().hex}"
+        # Host and process first: an operator (and the multi-worker test) can tell which worker polls.
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self.monotonic = monotonic
         self._own_client = own_client
         self._held = False
