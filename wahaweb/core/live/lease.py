@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
