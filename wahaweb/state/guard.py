@@ -150,7 +150,7 @@ def _wrap(fn: Callable, access: str) -> Callable:
             return await result if inspect.isawaitable(result) else result
 
     functools.update_wrapper(wrapper, fn)
-    del wrapper.__wrapped__  # Reflex must see the public signature, not the one with `user`
+    delattr(wrapper, "__wrapped__")  # Reflex must see the public signature, not the one with `user`
     wrapper.__signature__ = signature  # type: ignore[attr-defined]
     wrapper.__annotations__ = {k: v for k, v in fn.__annotations__.items() if k != "user"}
     setattr(wrapper, ACCESS_ATTR, access)
