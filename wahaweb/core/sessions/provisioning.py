@@ -84,8 +84,8 @@ class SessionProvisioning(SessionObservations):
         await self._announce(row, "create")
         return row, task
 
-    def _settled(self, task: asyncio.Future) -> None:
-        self._tasks.discard(task)  # type: ignore[arg-type]
+    def _settled(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
         if not task.cancelled():
             task.exception()  # retrieved: its failure is already audited, logged and announced
 
