@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export REFLEX_USE_SYSTEM_BUN := 1
 export REFLEX_TELEMETRY_ENABLED := false
 
-.PHONY: run test test-unit test-browser setup bun chromium migrate simulator bench bench-smoke clean check-clean
+.PHONY: run test lint test-unit test-browser setup bun chromium migrate simulator bench bench-smoke clean check-clean
 
 $(BIN)/.installed: requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,7 @@ chromium:
 GIT_STATUS := git status --porcelain --untracked-files=all
 test: setup chromium
 	@mkdir -p $(TOOLS) && { $(GIT_STATUS) > $(TOOLS)/git-status-before 2>/dev/null || rm -f $(TOOLS)/git-status-before; }
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-unit
 	$(MAKE) --no-print-directory test-browser
 	@$(MAKE) --no-print-directory check-clean
@@ -57,6 +58,11 @@ check-clean:
 	  diff -u $(TOOLS)/git-status-before $(TOOLS)/git-status-after >/dev/null || { \
 	    echo "The run changed the work tree (git status --porcelain, before -> after):"; \
 	    diff $(TOOLS)/git-status-before $(TOOLS)/git-status-after; exit 1; }
+
+# Static checks, run first by `make test`: ruff (pyflakes, import order) and mypy (config in pyproject.toml).
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test-unit: setup
 	$(BIN)/pytest -m "not browser" --ignore=tests/browser

@@ -28,7 +28,8 @@ def message_for(code: str, wait: str | int | None = None) -> str:
     if not code:
         return ""
     if code in RATE_LIMITS:
-        seconds = int(wait) if str(wait or "").isdigit() and 0 < int(wait or 0) < 100_000 else 60
+        text = str(wait or "")
+        seconds = int(text) if text.isdigit() and 0 < int(text) < 100_000 else 60
         return str(RateLimited(RATE_LIMITS[code], seconds))
     if code == "error":
         return GENERIC

@@ -29,7 +29,7 @@ import email_validator
 import sqlalchemy as sa
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlmodel import select
+from sqlmodel import col, select
 
 from wahaweb.core.audit import DENIED, OK, REFUSED, AuditLog
 from wahaweb.core.clock import Clock, utcnow
@@ -157,7 +157,7 @@ class Accounts:
             existing = (await session.exec(select(User.id).where(User.email == email))).first()
             if existing is not None:
                 raise ValidationFailed("email", MESSAGES["email_taken"])
-            first = (await session.exec(sa.select(sa.func.count()).select_from(User))).scalar_one() == 0
+            first = (await session.exec(select(sa.func.count()).select_from(User))).one() == 0
             plan_id = None
             if self.signup_plan:
                 plan = await plan_by_name(session, self.signup_plan)
@@ -237,7 +237,7 @@ class Accounts:
         """Revoke every live token of a user; returns how many."""
         async with self.db.transaction() as session:
             result = await session.exec(
-                sa.update(AuthToken).where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))  # type: ignore[union-attr]
+                sa.update(AuthToken).where(col(AuthToken.user_id) == user_id, col(AuthToken.revoked_at).is_(None))
                 .values(revoked_at=self.clock())
             )
             return result.rowcount or 0
@@ -249,7 +249,7 @@ class Accounts:
             raise AuthError(SIGNED_OUT)
         async with self.db.session() as session:
             result = await session.exec(
-                select(AuthToken, User).join(User, User.id == AuthToken.user_id)
+                select(AuthToken, User).join(User, col(User.id) == AuthToken.user_id)
                 .where(AuthToken.token_hash == hash_token(token))
             )
             found = result.first()
@@ -282,22 +282,23 @@ class Accounts:
         """Who may hear of a change to `owner_id`'s session, by sign-in: (user id, is admin, token
         hash) for every live token of the owner, and of every admin when `with_admins`. One query;
         a disabled account, a revoked or expired sign-in is never in it."""
-        who = User.id == owner_id
+        who: sa.ColumnElement[bool] = col(User.id) == owner_id
         if with_admins:
-            who = sa.or_(who, User.role == ROLE_ADMIN)
+            who = sa.or_(who, col(User.role) == ROLE_ADMIN)
         async with self.db.session() as session:
             rows = await session.exec(
-                sa.select(User.id, User.role, AuthToken.token_hash).join(AuthToken, AuthToken.user_id == User.id)
-                .where(who, User.active.is_(True), AuthToken.revoked_at.is_(None),  # type: ignore[union-attr]
+                select(col(User.id), User.role, AuthToken.token_hash)
+                .join(AuthToken, col(AuthToken.user_id) == User.id)
+                .where(who, col(User.active).is_(True), col(AuthToken.revoked_at).is_(None),
                        AuthToken.expires_at > self.clock()))
-            return [(int(uid), role == ROLE_ADMIN, token_hash) for uid, role, token_hash in rows]
+            return [(int(uid), role == ROLE_ADMIN, token_hash) for uid, role, token_hash in rows if uid is not None]
 
     async def sign_in_hashes(self, user_id: int) -> list[str]:
         """Every unexpired sign-in of a user, revoked or not (to empty their feeds)."""
         async with self.db.session() as session:
-            rows = await session.exec(sa.select(AuthToken.token_hash).where(
+            rows = await session.exec(select(AuthToken.token_hash).where(
                 AuthToken.user_id == user_id, AuthToken.expires_at > self.clock()))
-            return [h for (h,) in rows]
+            return list(rows)
 
     async def email_of(self, user_id: int) -> str:
         """The e-mail shown as a session's owner on /admin."""

@@ -66,10 +66,10 @@ async def activity_page(db: Database, flt: ActivityFilter, *, page: int = 1, per
         raise ValidationFailed("page", "The page number starts at 1.")
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ValidationFailed("per_page", f"Show between 1 and {MAX_PER_PAGE} events a page.")
-    rows_stmt = _where(select(AuditEvent, User.email).join(User, User.id == AuditEvent.user_id, isouter=True), flt)
-    count_stmt = _where(sa.select(sa.func.count()).select_from(AuditEvent), flt)
+    rows_stmt = _where(select(AuditEvent, User.email).join(User, col(User.id) == AuditEvent.user_id, isouter=True), flt)
+    count_stmt = _where(select(sa.func.count()).select_from(AuditEvent), flt)
     async with db.session() as s:
-        total = int((await s.exec(count_stmt)).scalar_one())
+        total = int((await s.exec(count_stmt)).one())
         rows = await s.exec(rows_stmt.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
                             .offset((page - 1) * per_page).limit(per_page))
         items = [ActivityItem(event=event, user_email=email) for event, email in rows]
@@ -79,4 +79,4 @@ async def activity_page(db: Database, flt: ActivityFilter, *, page: int = 1, per
 async def activity_actions(db: Database) -> list[str]:
     """Every action name in the trail, for the filter's choices."""
     async with db.session() as s:
-        return sorted(a for a in (await s.exec(sa.select(AuditEvent.action).distinct())).scalars() if a)
+        return sorted(a for a in await s.exec(select(AuditEvent.action).distinct()) if a)

@@ -71,11 +71,12 @@ class AdminService:
         await self._admin(actor)
         async with self.db.session() as s:
             users = list(await s.exec(select(User).order_by(col(User.created_at), col(User.id))))
-            totals = dict((await s.exec(
-                sa.select(WaSession.user_id, sa.func.count()).group_by(WaSession.user_id))).all())
+            totals: dict[int, int] = dict((await s.exec(
+                select(WaSession.user_id, sa.func.count()).group_by(col(WaSession.user_id)))).all())
             result = []
             for user in users:
                 u = await usage(s, user, self.default_session_limit)
+                assert user.id is not None  # a stored user (usage() asserts it too)
                 result.append(UserSummary(user=user, plan_name=u.plan_name, session_limit=u.limit,
                                           active_sessions=u.active, total_sessions=int(totals.get(user.id, 0))))
             return result
@@ -171,18 +172,18 @@ class AdminService:
 
 async def compute_metrics(db: Database, sample: int = 500) -> Metrics:
     async with db.session() as s:
-        users = int((await s.exec(sa.select(sa.func.count()).select_from(User))).scalar_one())
+        users = int((await s.exec(select(sa.func.count()).select_from(User))).one())
         by_status = {name: 0 for name in ALL_STATUSES}
         for status, count in (await s.exec(
-                sa.select(WaSession.status, sa.func.count()).group_by(WaSession.status))).all():
+                select(WaSession.status, sa.func.count()).group_by(col(WaSession.status)))).all():
             by_status[status] = int(count)
         outcomes = {outcome: int(count) for outcome, count in (await s.exec(
-            sa.select(AuditEvent.outcome, sa.func.count()).where(AuditEvent.action == "create")
-            .group_by(AuditEvent.outcome))).all()}
+            select(AuditEvent.outcome, sa.func.count()).where(AuditEvent.action == "create")
+            .group_by(col(AuditEvent.outcome)))).all()}
         durations = [float(d) for d in (await s.exec(
-            sa.select(AuditEvent.duration_ms).where(AuditEvent.action == "create", AuditEvent.outcome == OK,
-                                                    col(AuditEvent.duration_ms).is_not(None))
-            .order_by(col(AuditEvent.at).desc()).limit(sample))).scalars()]
+            select(col(AuditEvent.duration_ms)).where(AuditEvent.action == "create", AuditEvent.outcome == OK,
+                                                      col(AuditEvent.duration_ms).is_not(None))
+            .order_by(col(AuditEvent.at).desc()).limit(sample))) if d is not None]
     durations.sort()
 
     def pct(p: float) -> float | None:

@@ -65,10 +65,10 @@ class AuditLog:
             return list(rows)
 
     async def count(self, *, action: str | None = None, outcome: str | None = None) -> int:
-        stmt = sa.select(sa.func.count()).select_from(AuditEvent)
+        stmt = select(sa.func.count()).select_from(AuditEvent)
         if action is not None:
             stmt = stmt.where(AuditEvent.action == action)
         if outcome is not None:
             stmt = stmt.where(AuditEvent.outcome == outcome)
         async with self.db.session() as session:
-            return int((await session.exec(stmt)).scalar_one())
+            return int((await session.exec(stmt)).one())

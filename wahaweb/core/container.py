@@ -300,7 +300,7 @@ class Core:
         db_ok, db_error = True, None
         try:
             async with self.db.session() as s:
-                await s.exec(sa.text("SELECT 1"))
+                await (await s.connection()).execute(sa.text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
             db_ok, db_error = False, f"database unavailable: {type(exc).__name__}"
         waha_ok = await self.waha.ping()

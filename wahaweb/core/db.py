@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from wahaweb.core.models import User
@@ -112,9 +113,10 @@ class Database:
         async with self._write_session() as session, session.begin():
             if self.dialect == "postgresql":
                 if lock_user_id is not None:
-                    await session.exec(sa.select(User.id).where(User.id == lock_user_id).with_for_update())
+                    await session.exec(select(col(User.id)).where(User.id == lock_user_id).with_for_update())
                 else:
-                    await session.exec(sa.text("SELECT pg_advisory_xact_lock(727274)"))
+                    # sqlmodel's exec() takes no textual SQL: run it on the transaction's connection.
+                    await (await session.connection()).execute(sa.text("SELECT pg_advisory_xact_lock(727274)"))
             yield session
 
     async def aclose(self) -> None:

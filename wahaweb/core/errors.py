@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from wahaweb.waha.errors import WahaError
+
 
 class CoreError(Exception):
     """Base of every error the core raises on purpose."""
@@ -90,7 +92,7 @@ class RateLimited(CoreError):
 class WahaProblem(CoreError):
     """A WAHA call failed; `str()` is the client's user-facing message, `cause` the client error."""
 
-    def __init__(self, cause: BaseException, message: str | None = None) -> None:
+    def __init__(self, cause: WahaError, message: str | None = None) -> None:
         self.cause = cause
-        self.status_code = getattr(cause, "status_code", None)
+        self.status_code = cause.status_code
         super().__init__(message or str(cause) or "The WhatsApp server could not be reached. Please try again.")

@@ -45,12 +45,12 @@ async def plan_limit(session: AsyncSession, user: User, default_limit: int) -> t
 
 
 async def count_active(session: AsyncSession, user_id: int, *, exclude: str | None = None) -> int:
-    stmt = sa.select(sa.func.count()).select_from(WaSession).where(
+    stmt = select(sa.func.count()).select_from(WaSession).where(
         WaSession.user_id == user_id, col(WaSession.status).in_(ACTIVE_STATUSES)
     )
     if exclude is not None:
         stmt = stmt.where(WaSession.id != exclude)
-    return int((await session.exec(stmt)).scalar_one())
+    return int((await session.exec(stmt)).one())
 
 
 async def usage(session: AsyncSession, user: User, default_limit: int) -> Usage:

@@ -25,8 +25,10 @@ from collections.abc import Callable
 
 from limits import parse
 from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage.redis.redispy import RedispyBridge
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.limits import RateLimitItem
+from redis.asyncio import Redis, RedisCluster
 
 from wahaweb.core.clock import Clock, utcnow
 from wahaweb.core.errors import RateLimited
@@ -90,17 +92,24 @@ class ClockedRedisStorage(RedisStorage):
     def _now(self) -> float:
         return self._clock().timestamp()
 
-    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+    @property
+    def _redispy(self) -> RedispyBridge:
+        """The storage's bridge, always redis-py's (`implementation="redispy"` above)."""
         bridge = self.bridge
-        acquired = await bridge.lua_acquire_moving_window(  # type: ignore[attr-defined]
+        assert isinstance(bridge, RedispyBridge)
+        return bridge
+
+    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        bridge = self._redispy
+        acquired = await bridge.lua_acquire_moving_window(
             [bridge.prefixed_key(key)], [self._now(), limit, expiry, amount]
         )
         return bool(acquired)
 
     async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
-        bridge = self.bridge
+        bridge = self._redispy
         now = self._now()
-        window = await bridge.lua_moving_window(  # type: ignore[attr-defined]
+        window = await bridge.lua_moving_window(
             [bridge.prefixed_key(key)], [now - expiry, limit]
         )
         if window:
@@ -108,7 +117,9 @@ class ClockedRedisStorage(RedisStorage):
         return now, 0
 
     async def aclose(self) -> None:
-        conn = self.bridge.get_connection()
+        conn = self._redispy.get_connection()
+        # limits types it as its own client protocol, which has no aclose(); redis-py makes one of these.
+        assert isinstance(conn, (Redis, RedisCluster))
         await conn.aclose()
 
 

@@ -32,14 +32,13 @@ WAHA_TO_CANONICAL: Final[dict[str, str]] = {
 }
 
 
-def canonical_status(waha_status: object) -> str:
-    """Map a WAHA status (str or enum) to wahaweb's canonical status.
+def canonical_status(waha_status: str | None) -> str:
+    """Map a WAHA status (text, or a WahaStatus: a StrEnum) to wahaweb's canonical status.
 
     Unknown values (a newer WAHA) map to `starting`: neither connected nor
     finished, so the status engine keeps watching it.
     """
-    raw = getattr(waha_status, "value", waha_status)
-    raw = str(raw).upper() if raw is not None else ""
+    raw = str(waha_status).upper() if waha_status is not None else ""
     if raw.startswith("PASSKEY"):
         return PAIRING
     return WAHA_TO_CANONICAL.get(raw, STARTING)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import httpx
 import sqlalchemy as sa
+from sqlmodel import col, select
 
 from wahaweb.core.db import Database
 from wahaweb.core.models import WaSession
@@ -34,7 +35,7 @@ async def session_counts(db: Database, server: str) -> dict[tuple[str, str], int
     """
     counts = {(state, server): 0 for state in ALL_STATUSES}
     async with db.session() as s:
-        rows = await s.exec(sa.select(WaSession.status, sa.func.count()).group_by(WaSession.status))
+        rows = await s.exec(select(WaSession.status, sa.func.count()).group_by(col(WaSession.status)))
         for state, count in rows.all():
             counts[(state, server)] = int(count)
     return counts

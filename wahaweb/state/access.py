@@ -22,7 +22,7 @@ from reflex.middleware.middleware import Middleware
 from reflex.state import BaseState, StateUpdate
 
 from wahaweb.core.accounts import hash_token
-from wahaweb.state.auth import AuthState, cookie_user, session_token
+from wahaweb.state.auth import AuthState, cookie_user, root_of, session_token
 from wahaweb.state.context import app_core
 from wahaweb.state.feed import UserFeed
 from wahaweb.state.guard import HYDRATE_EVENTS, access_of
@@ -61,8 +61,9 @@ class AccessMiddleware(Middleware):
         return None
 
 
-async def _only_the_cookies_user(root: BaseState, event) -> StateUpdate | None:
+async def _only_the_cookies_user(state: BaseState, event) -> StateUpdate | None:
     """Before a hydrate: nothing of anyone but the cookie's sign-in may be in this tab's state."""
+    root = root_of(state)  # the middleware is handed the root already
     user = await cookie_user(root)
     links = root._reflex_internal_links or {}
     linked = links.get(UserFeed.get_full_name())

@@ -12,6 +12,7 @@ from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlencode
 
 import reflex as rx
+from reflex.state import BaseState
 
 from wahaweb.api.auth import COOKIE_NAME, safe_next
 from wahaweb.api.messages import message_for
@@ -23,7 +24,7 @@ from wahaweb.state.context import app_core
 from wahaweb.state.guard import public
 
 
-def session_token(state: rx.State) -> str | None:
+def session_token(state: BaseState) -> str | None:
     """The raw session token from the request cookie (server side only)."""
     raw = state.router.headers.cookie or ""
     try:
@@ -34,7 +35,7 @@ def session_token(state: rx.State) -> str | None:
     return morsel.value if morsel else None
 
 
-async def cookie_user(state: rx.State) -> User | None:
+async def cookie_user(state: BaseState) -> User | None:
     """The signed-in, active user of this connection's cookie, or None."""
     try:
         return await app_core().accounts.authenticate(session_token(state))
@@ -42,10 +43,19 @@ async def cookie_user(state: rx.State) -> User | None:
         return None
 
 
-def _page_states() -> list[type[rx.State]]:
+def root_of(state: BaseState) -> rx.State:
+    """The tab's root state: Reflex's `State` (every app state derives from it), which holds
+    the tab's links to shared states such as the feed (`_reflex_internal_links`)."""
+    root = state._get_root_state()
+    if not isinstance(root, rx.State):
+        raise TypeError(f"{type(root).__name__} is not a Reflex app state")
+    return root
+
+
+def _page_states() -> list[type[BaseState]]:
     """AuthState and every state below it (dashboard, session page, admin, server panel)."""
-    found: list[type[rx.State]] = []
-    todo: list[type[rx.State]] = [AuthState]
+    found: list[type[BaseState]] = []
+    todo: list[type[BaseState]] = [AuthState]
     while todo:
         cls = todo.pop()
         found.append(cls)
@@ -86,7 +96,7 @@ class AuthState(rx.State):
         """Reset every page state of this tab and drop its link to a feed."""
         from wahaweb.state.feed import UserFeed
 
-        root = self._get_root_state()
+        root = root_of(self)
         for cls in _page_states():
             (await root.get_state(cls)).reset()
         links = root._reflex_internal_links or {}

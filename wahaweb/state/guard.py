@@ -134,7 +134,7 @@ def _wrap(fn: Callable, access: str) -> Callable:
             async for item in fn(self, user, *args, **kwargs):
                 yield item
     else:
-        async def wrapper(self, *args, **kwargs):  # type: ignore[misc]
+        async def wrapper(self, *args, **kwargs):  # type: ignore[misc]  # a coroutine here, a generator above
             try:
                 check_arguments(signature, types, args, kwargs)
             except BadArguments as exc:
@@ -150,8 +150,8 @@ def _wrap(fn: Callable, access: str) -> Callable:
             return await result if inspect.isawaitable(result) else result
 
     functools.update_wrapper(wrapper, fn)
-    del wrapper.__wrapped__  # Reflex must see the public signature, not the one with `user`
-    wrapper.__signature__ = signature  # type: ignore[attr-defined]
+    delattr(wrapper, "__wrapped__")  # Reflex must see the public signature, not the one with `user`
+    setattr(wrapper, "__signature__", signature)
     wrapper.__annotations__ = {k: v for k, v in fn.__annotations__.items() if k != "user"}
     setattr(wrapper, ACCESS_ATTR, access)
     return wrapper

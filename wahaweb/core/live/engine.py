@@ -205,8 +205,9 @@ class StatusEngine(Watcher):
         row = await self.sessions.get_row(session_id)
         if row is None:
             raise NotFound()
-        state = await self.qr.store(session_id, row.user_id, image)
-        return state or self.qr.get(session_id)  # type: ignore[return-value]
+        state = await self.qr.store(session_id, row.user_id, image) or self.qr.get(session_id)
+        assert state is not None  # store() returns None only when this very QR is already cached
+        return state
 
     async def announce_row(self, row: WaSession, *, source: str = "action", old_status: str | None = None,
                            detail: str | None = None) -> LiveChange:

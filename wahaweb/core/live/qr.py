@@ -112,7 +112,7 @@ class QrCache:
             return
         task = asyncio.get_running_loop().create_task(self._worker(session_id), name=f"wahaweb-qr:{session_id}")
         self._tasks[session_id] = task
-        task.add_done_callback(lambda _t, sid=session_id: self._tasks.pop(sid, None))
+        task.add_done_callback(lambda _t: self._tasks.pop(session_id, None))
 
     def forget(self, session_id: str) -> None:
         """The session left pairing: drop its QR (a queued fetch is dropped too)."""

@@ -33,6 +33,7 @@ from wahaweb.core.live.qr import (
 from wahaweb.core.live.servers import TickReport, WatchedServer
 from wahaweb.core.models import WaSession
 from wahaweb.waha.errors import WahaError
+from wahaweb.waha.models import SessionInfo
 
 if TYPE_CHECKING:  # pragma: no cover
     from wahaweb.core.sessions import SessionService, StatusChange
@@ -270,10 +271,10 @@ class Watcher:
                 changes.append(live)
         # Polling fallback for QR rotations (webhooks normally announce them first).
         for session_id in self.qr.due():
-            row = next((r for r in rows if r.id == session_id), None)
-            if row is not None and statuses.get(session_id) == st.PAIRING:
-                self.qr.request(session_id, row.user_id)
-            elif row is None or statuses.get(session_id) != st.PAIRING:
+            due_row = next((r for r in rows if r.id == session_id), None)
+            if due_row is not None and statuses.get(session_id) == st.PAIRING:
+                self.qr.request(session_id, due_row.user_id)
+            elif due_row is None or statuses.get(session_id) != st.PAIRING:
                 self.qr.forget(session_id)
         for session_id in [sid for sid in self._drift if sid not in live_ids]:
             self._drift.pop(session_id, None)
@@ -281,17 +282,17 @@ class Watcher:
             self._starting_since.pop(session_id, None)
         return changes, any(status in FAST_STATUSES for status in statuses.values())
 
-    async def _reconcile(self, server: WatchedServer, row: WaSession, info: Any,
+    async def _reconcile(self, server: WatchedServer, row: WaSession, info: SessionInfo | None,
                          observed_at: dt.datetime) -> list[LiveChange]:
         if row.status == st.CREATING:
             return []  # WAHA may not have it yet: the create flow (or reconcile_creating) decides
-        raw = None if info is None else str(getattr(info.status, "value", info.status))
+        raw = None if info is None else str(info.status)
         if info is None and row.status == st.FAILED:
             self._drift.pop(row.id, None)
             return []
         if info is not None and (raw == row.waha_status or (row.status == st.FAILED and raw == "STOPPED")):
             self._drift.pop(row.id, None)
-            return await self._consistent(server, row, info, raw)
+            return await self._consistent(server, row, info, str(info.status))
         # WAHA disagrees with the row.
         key = (raw, row.status_seen_at, row.status)
         newer = row.status_seen_at is not None and row.status_seen_at > observed_at
@@ -309,6 +310,7 @@ class Watcher:
             live = self._status_live(change, "watcher", detail=MISSING_REASON)
             await self._after_status(live)
             return [live]
+        raw = str(info.status)  # WAHA has the session (the missing case returned above)
         error, clear = self._failure_reason(row.status, raw)
         change = await self.sessions.apply_waha_status(
             row.id, raw, at=observed_at, me=info.me, source="watcher", error=error, clear_phone=clear,
@@ -322,7 +324,8 @@ class Watcher:
         await self._after_status(live, first_qr=row.status in (st.CREATING, st.STARTING))
         return [live]
 
-    async def _consistent(self, server: WatchedServer, row: WaSession, info: Any, raw: str) -> list[LiveChange]:
+    async def _consistent(self, server: WatchedServer, row: WaSession, info: SessionInfo,
+                          raw: str) -> list[LiveChange]:
         """WAHA and the row agree on the status: the slow checks (stuck, phone, first QR)."""
         if row.status == st.STARTING and raw == "STARTING":
             return await self._check_stuck(server, row)

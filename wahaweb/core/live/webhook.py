@@ -113,16 +113,18 @@ def parse_envelope(body: bytes) -> WebhookEvent:
             at = dt.datetime.fromtimestamp(stamp / 1000, UTC)
         except (OverflowError, OSError, ValueError) as exc:
             raise BadEnvelope("'timestamp' is out of range") from exc
-    payload = data.get("payload") if isinstance(data.get("payload"), dict) else {}
+    raw_payload = data.get("payload")
+    payload: dict[str, Any] = raw_payload if isinstance(raw_payload, dict) else {}
     status = payload.get("status")
     if event == SESSION_STATUS and (not isinstance(status, str) or not status):
         raise BadEnvelope("'payload.status' is missing")
     if event == SESSION_STATUS and status not in WAHA_STATUSES:
         raise UnknownStatus(f"'payload.status' is not a WAHA status: {str(status)[:40]!r}")
-    statuses = [p for p in payload.get("statuses") or [] if isinstance(p, dict)] \
-        if isinstance(payload.get("statuses"), list) else []
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-    me = data.get("me") if isinstance(data.get("me"), dict) else None
+    raw_statuses = payload.get("statuses")
+    statuses = [p for p in raw_statuses if isinstance(p, dict)] if isinstance(raw_statuses, list) else []
+    raw_metadata, raw_me = data.get("metadata"), data.get("me")
+    metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
+    me: dict[str, Any] | None = raw_me if isinstance(raw_me, dict) else None
     return WebhookEvent(id=event_id, at=at, event=event, session=session, metadata=metadata, me=me,
                         status=status if isinstance(status, str) else None, statuses=statuses)
 

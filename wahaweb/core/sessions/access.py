@@ -61,9 +61,10 @@ class Overview:
 class SessionObserver(Protocol):
     """What the service tells of the rows it changed (the status engine implements it)."""
 
-    async def announce_row(self, row: WaSession, *, source: str, old_status: str | None = None) -> None: ...
+    # The service ignores what these return (the engine's announce_row returns the LiveChange it sent).
+    async def announce_row(self, row: WaSession, *, source: str, old_status: str | None = None) -> object: ...
 
-    async def announce_removed(self, row: WaSession) -> None: ...
+    async def announce_removed(self, row: WaSession) -> object: ...
 
 
 class SessionAccess:
@@ -148,7 +149,7 @@ class SessionAccess:
             raise PermissionDenied()
         async with self.db.session() as s:
             rows = await s.exec(
-                select(WaSession, User.email).join(User, User.id == WaSession.user_id)
+                select(WaSession, User.email).join(User, col(User.id) == WaSession.user_id)
                 .order_by(col(WaSession.created_at).desc(), col(WaSession.id).desc())
             )
             return [SessionWithOwner(session=row, owner_email=email) for row, email in rows]

@@ -25,7 +25,7 @@ from wahaweb.core.sessions.provisioning import SessionProvisioning
 from wahaweb.core.sessions.rules import (
     validate_phone,
 )
-from wahaweb.waha import QRImage
+from wahaweb.waha import QRImage, SessionDTO, SessionInfo
 from wahaweb.waha.errors import (
     WahaAlreadyExists,
     WahaError,
@@ -65,6 +65,7 @@ class SessionService(SessionProvisioning):
 
     async def _bring_up(self, user: User, row: WaSession, action: str) -> WaSession:
         row, previous = await self._reserve_existing(row.id, action)
+        dto: SessionDTO | SessionInfo | None
         try:
             if action == "restart" or previous == st.FAILED or row.waha_status == "FAILED":
                 # WAHA counts a FAILED session as running: `start` would say "already started".
@@ -79,12 +80,13 @@ class SessionService(SessionProvisioning):
         except WahaError as exc:
             await self._undo_reservation(row.id, previous, str(exc))
             raise WahaProblem(exc) from exc
-        fresh = await self._apply_own(row.id, dto.status, me=getattr(dto, "me", None), source=action)
+        me = dto.me if isinstance(dto, SessionInfo) else None  # start/restart answer without the account
+        fresh = await self._apply_own(row.id, dto.status, me=me, source=action)
         if fresh is None:
             raise NotFound()
         return fresh
 
-    async def _recreate(self, row: WaSession) -> Any:
+    async def _recreate(self, row: WaSession) -> SessionDTO | SessionInfo:
         owner = await self.accounts.get_user(row.user_id)
         assert owner is not None
         try:
@@ -121,7 +123,7 @@ class SessionService(SessionProvisioning):
                 row, previous = await self._reserve_existing(row.id, "logout")
             try:
                 dto = await self.waha.logout_session(row.id)
-                new_status: Any = dto.status
+                new_status: str | None = dto.status
             except WahaNotFound:
                 new_status = None
             except WahaError as exc:

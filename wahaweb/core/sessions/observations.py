@@ -31,6 +31,7 @@ from wahaweb.waha.errors import (
     WahaError,
     WahaNotFound,
 )
+from wahaweb.waha.models import Me
 
 logger = logging.getLogger("wahaweb.core.sessions")
 
@@ -39,11 +40,11 @@ class SessionObservations(SessionAccess):
     async def apply_waha_status(
         self,
         session_id: str,
-        waha_status: Any,
+        waha_status: str | None,
         *,
         at: dt.datetime | None = None,
         event_id: str | None = None,
-        me: Any = None,
+        me: Me | dict[str, Any] | None = None,
         source: str = "watcher",
         error: str | None = None,
         force: bool = False,
@@ -140,7 +141,7 @@ class SessionObservations(SessionAccess):
             logger.warning("automatic restart of %s failed: %s", row.id, exc)
             return None
         now = self.clock()
-        raw = str(getattr(dto.status, "value", dto.status))
+        raw = str(dto.status)
         async with self.db.transaction() as s:
             fresh = await s.get(WaSession, row.id)
             if fresh is None:
@@ -213,7 +214,7 @@ class SessionObservations(SessionAccess):
                 await self._announce(change.session, "account_disabled", old_status=change.old_status)
         return changes
 
-    async def _apply_own(self, session_id: str, waha_status: Any, **kwargs: Any) -> WaSession | None:
+    async def _apply_own(self, session_id: str, waha_status: str, **kwargs: Any) -> WaSession | None:
         """Store what WAHA answered to our own call; the row after it, or None if the row is gone.
 
         If a newer observation (a webhook, the watcher) was applied meanwhile, ours is older

@@ -39,6 +39,7 @@ from wahaweb.waha.errors import (
     WahaNotFound,
     WahaUnavailable,
 )
+from wahaweb.waha.models import SessionDTO, SessionInfo
 
 logger = logging.getLogger("wahaweb.core.sessions")
 
@@ -83,8 +84,8 @@ class SessionProvisioning(SessionObservations):
         await self._announce(row, "create")
         return row, task
 
-    def _settled(self, task: asyncio.Future) -> None:
-        self._tasks.discard(task)  # type: ignore[arg-type]
+    def _settled(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
         if not task.cancelled():
             task.exception()  # retrieved: its failure is already audited, logged and announced
 
@@ -153,7 +154,7 @@ class SessionProvisioning(SessionObservations):
         await self._refuse_unless_ours(dto, user, row)
         return await self._finish_create(row.id, dto), None
 
-    async def _waha_create(self, user: User, session_id: str):
+    async def _waha_create(self, user: User, session_id: str) -> SessionDTO:
         dto = await self.waha.create_session(session_id, start=True, metadata=self._metadata(user, session_id),
                                              webhooks=await self._webhooks())
         if _raw_status(dto.status) == "STOPPED":  # a server that ignored `start`
@@ -176,8 +177,9 @@ class SessionProvisioning(SessionObservations):
         logger.warning("session %s: create call failed (%s) but WAHA has the session; adopted", row.id, problem)
         return await self._finish_create(row.id, info), f"adopted after: {problem}"
 
-    async def _finish_create(self, session_id: str, dto: Any) -> WaSession:
-        row = await self._apply_own(session_id, dto.status, me=getattr(dto, "me", None), source="create")
+    async def _finish_create(self, session_id: str, dto: SessionDTO | SessionInfo) -> WaSession:
+        me = dto.me if isinstance(dto, SessionInfo) else None  # create/start answer without the account
+        row = await self._apply_own(session_id, dto.status, me=me, source="create")
         if row is not None:
             await self._announce(row, "create")
         if row is None:
@@ -187,16 +189,15 @@ class SessionProvisioning(SessionObservations):
             raise InvalidState("The session was deleted while it was being created.")
         return row
 
-    async def _refuse_unless_ours(self, dto: Any, user: User, row: WaSession) -> None:
+    async def _refuse_unless_ours(self, dto: SessionDTO | SessionInfo, user: User, row: WaSession) -> None:
         """WAHA's session by this name must be the one we asked for (our metadata), or none at all."""
         if not self._is_ours(dto, user, row.id):
             await self.mark_failed(row.id, "A different session with this name already exists on WAHA.",
                                    source="create")
             raise InvalidState("A session with this name already exists on WAHA. Please try again.")
 
-    def _is_ours(self, dto: Any, user: User, session_id: str) -> bool:
-        config = getattr(dto, "config", None)
-        metadata = (getattr(config, "metadata", None) or {}) if config is not None else {}
+    def _is_ours(self, dto: SessionDTO | SessionInfo, user: User, session_id: str) -> bool:
+        metadata = (dto.config.metadata or {}) if dto.config is not None else {}
         owner = metadata.get(META_SESSION_ID)
         return owner is None or owner == session_id
 

@@ -19,6 +19,7 @@ from wahaweb.core.errors import (
     ValidationFailed,
 )
 from wahaweb.core.models import WaSession
+from wahaweb.waha.models import Me
 
 MAX_LABEL_LENGTH = 80
 PHONE_RE = re.compile(r"^\+?[0-9]{8,15}$")
@@ -85,20 +86,21 @@ def _outcome_of(exc: BaseException) -> str:
     return FAILED
 
 
-def _raw_status(value: Any) -> str | None:
+def _raw_status(value: str | None) -> str | None:
+    """WAHA's status as text: a WahaStatus (a StrEnum) is its value."""
     if value is None:
         return None
-    return str(getattr(value, "value", value))
+    return str(value)
 
 
-def _me_fields(me: Any) -> tuple[str | None, str | None]:
-    """(phone as +digits, push name) from a waha Me, a dict, or None."""
+def _me_fields(me: Me | dict[str, Any] | None) -> tuple[str | None, str | None]:
+    """(phone as +digits, push name) from a waha Me, a webhook's `me` dict, or None."""
     if me is None:
         return None, None
     if isinstance(me, dict):
         me_id, push = me.get("id"), me.get("pushName")
     else:
-        me_id, push = getattr(me, "id", None), getattr(me, "pushName", None)
+        me_id, push = me.id, me.pushName
     phone = None
     if me_id:
         digits = re.sub(r"\D", "", str(me_id).split("@", 1)[0].split(":", 1)[0])
