@@ -183,3 +183,23 @@ def test_a_page_of_another_origin_cannot_open_the_websocket(base_url):
             websocket.create_connection(url, origin=origin, timeout=10)
         assert refused.value.status_code == 403, origin
     websocket.create_connection(url, origin=base_url, timeout=10).close()  # the app's own origin still may
+
+
+def test_a_tab_token_reused_with_another_cookie_starts_empty(base_url, admin_email):
+    """The admin's tab token, reused by a customer with his own cookie: whatever he sends first
+    (a guarded event, then a hydrate), the admin's page state is wiped before anything reaches him."""
+    admin = RawClient(base_url, cookie=sign_in_cookie(base_url, admin_email, PASSWORD)).connect()
+    admin.hydrate("/admin")
+    admin.send(_named("load", "AdminState").event_name, path="/admin")
+    assert admin.wait_for(admin_email), "the admin's own page never loaded"
+    token = admin.token
+    admin.close()
+    customer_email = new_email("reuser")
+    thief = RawClient(base_url, token=token, cookie=sign_in_cookie(base_url, customer_email, PASSWORD,
+                                                                   register=True)).connect()
+    thief.send(_named("set_label", "DashboardState").event_name, {"value": "x"})
+    thief.hydrate("/admin")
+    time.sleep(3)
+    text = thief.text()
+    thief.close()
+    assert admin_email not in text and "users_rx_state_\": [{" not in text

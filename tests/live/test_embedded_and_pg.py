@@ -33,8 +33,8 @@ async def test_embedded_mode_with_the_simulator_posting_to_the_route_in_process(
         await core.demo.simulator.drain_webhooks()
         await engine.drain()
         assert (await core.sessions.get_row(sid)).status == "pairing"
-        [qr] = tab.qrs(sid)
-        assert qr.rotation == 1
+        qrs = tab.qrs(sid)  # (a slow machine may already see the next rotation: 1.2 s here)
+        assert qrs and qrs[0].rotation == 1 and [q.rotation for q in qrs] == list(range(1, len(qrs) + 1))
         assert all(d["status_code"] == 200 for d in core.demo.simulator.webhook_deliveries)
         core.demo.simulator.scan(sid)  # the phone scans: WAHA's WORKING event reaches the tab
         await core.demo.simulator.drain_webhooks()
