@@ -108,9 +108,9 @@ class AuthState(rx.State):
     async def _signed_out(self):
         """Forget the user here and send the browser to sign in, then back to this page.
 
-        The tab's link to a feed is not touched here (that would empty the feed of every
-        tab of its owner): it was only ever made for the cookie's own user, and a tab that
-        reconnects without that cookie is unlinked by `AccessMiddleware` before hydrating.
+        The tab's link to a feed is not touched here: it was only ever made for the cookie's
+        own sign-in, whose feed gets no more pushes once that sign-in is revoked, and a tab
+        that reconnects without the cookie is unlinked by `AccessMiddleware` before hydrating.
         """
         self._user_id = None
         self.email = ""
