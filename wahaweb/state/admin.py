@@ -13,7 +13,7 @@ from wahaweb.i18n import error_text
 from wahaweb.state.auth import AuthState
 from wahaweb.state.context import app_core
 from wahaweb.state.guard import guarded
-from wahaweb.settings import get_settings
+from wahaweb.settings import EMBEDDED_PUBLIC_URL, get_settings
 from wahaweb.state.live import silence_feed
 
 NO_PLAN = "(no plan)"
@@ -104,6 +104,9 @@ class AdminState(AuthState):
         return rx.toast.success(self._say("admin.reset_link_made"))
 
     def _origin(self) -> str:
-        """Where the user opens the link: the configured public URL, else this page's own origin."""
+        """Where the user opens the link: the origin this admin's browser reached us on (the
+        websocket handshake's Origin, which the access rules already pinned to our own), else
+        WAHAWEB_PUBLIC_URL (not the made-up host the embedded simulator posts to)."""
+        origin = (self.router.headers.origin or "").rstrip("/")
         configured = (get_settings().public_url or "").rstrip("/")
-        return configured or (self.router.headers.origin or "").rstrip("/")
+        return origin or ("" if configured == EMBEDDED_PUBLIC_URL else configured)

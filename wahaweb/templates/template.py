@@ -141,6 +141,7 @@ def template(
             )
 
         return Page(component=page, route=route, title=f"{title} · wahaweb",
-                    on_load=[ServerState.load_mode, on_load])
+                    # Flat: Reflex refuses a list inside the on_load list (/admin loads two states).
+                    on_load=[ServerState.load_mode, *(on_load if isinstance(on_load, list) else [on_load])])
 
     return decorator
