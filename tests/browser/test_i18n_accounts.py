@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, login, new_email, register, screenshot
+from tests.browser.conftest import PASSWORD, login, register, screenshot
 
 pytestmark = pytest.mark.browser
 

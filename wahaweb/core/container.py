@@ -38,8 +38,8 @@ from wahaweb.core.db import Database
 from wahaweb.core.live.engine import StatusEngine
 from wahaweb.core.live.webhook import WebhookVerifier
 from wahaweb.core.migrate import upgrade_engine
-from wahaweb.core.passwords import Passwords
 from wahaweb.core.models import AppSetting
+from wahaweb.core.passwords import Passwords
 from wahaweb.core.ratelimit import RateLimiter, RateLimits
 from wahaweb.core.sessions import SessionService
 from wahaweb.core.telemetry import server_label, session_counts

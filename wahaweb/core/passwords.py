@@ -18,7 +18,7 @@ import datetime as dt
 import secrets
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 
 from wahaweb.core.accounts import MESSAGES, SIGNED_OUT, Accounts, hash_token, validate_password
 from wahaweb.core.audit import DENIED, OK, REFUSED, AuditLog
@@ -77,8 +77,7 @@ class Passwords:
             if await session.get(User, user_id) is None:
                 raise NotFound("user")
             await session.exec(sa.update(PasswordReset).where(  # type: ignore[call-overload]
-                PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))  # type: ignore[union-attr]
-                .values(used_at=now))
+                col(PasswordReset.user_id) == user_id, col(PasswordReset.used_at).is_(None)).values(used_at=now))
             session.add(PasswordReset(user_id=user_id, token_hash=hash_token(token), created_by=admin.id,
                                       created_at=now, expires_at=now + self.reset_ttl))
             self.audit.add(session, action="reset_link", outcome=OK, user_id=admin.id,
@@ -101,8 +100,8 @@ class Passwords:
         now = self.clock()
         async with self.db.transaction() as session:
             used = await session.exec(sa.update(PasswordReset).where(  # type: ignore[call-overload]
-                PasswordReset.token_hash == hash_token(token or ""), PasswordReset.used_at.is_(None),  # type: ignore[union-attr]
-                PasswordReset.expires_at > now).values(used_at=now).returning(PasswordReset.user_id))
+                col(PasswordReset.token_hash) == hash_token(token or ""), col(PasswordReset.used_at).is_(None),
+                col(PasswordReset.expires_at) > now).values(used_at=now).returning(col(PasswordReset.user_id)))
             user_id = used.scalar_one_or_none()
             user = await session.get(User, user_id) if user_id is not None else None
             if user is not None:
@@ -116,8 +115,8 @@ class Passwords:
         return user
 
     async def _revoke(self, session, user_id: int, *, keep: str | None) -> int:
-        where = [AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None)]  # type: ignore[union-attr]
+        where = [col(AuthToken.user_id) == user_id, col(AuthToken.revoked_at).is_(None)]
         if keep is not None:
-            where.append(AuthToken.token_hash != keep)
+            where.append(col(AuthToken.token_hash) != keep)
         result = await session.exec(sa.update(AuthToken).where(*where).values(revoked_at=self.clock()))
         return result.rowcount or 0

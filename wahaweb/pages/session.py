@@ -5,9 +5,9 @@ import reflex as rx
 from wahaweb.components.notice import notice
 from wahaweb.components.pairing import pairing_view
 from wahaweb.components.status import status_badge
+from wahaweb.state.auth import AuthState
 from wahaweb.state.feed import TimelineItem, UserFeed
 from wahaweb.state.session_page import SessionPageState
-from wahaweb.state.auth import AuthState
 from wahaweb.templates import template
 
 T = AuthState.t

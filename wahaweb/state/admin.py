@@ -10,10 +10,10 @@ import reflex as rx
 from wahaweb.core.errors import CoreError
 from wahaweb.core.models import User
 from wahaweb.i18n import error_text
+from wahaweb.settings import EMBEDDED_PUBLIC_URL, get_settings
 from wahaweb.state.auth import AuthState
 from wahaweb.state.context import app_core
 from wahaweb.state.guard import guarded
-from wahaweb.settings import EMBEDDED_PUBLIC_URL, get_settings
 from wahaweb.state.live import silence_feed
 
 NO_PLAN = "(no plan)"
