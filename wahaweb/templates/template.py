@@ -86,7 +86,10 @@ def _account_menu() -> rx.Component:
                 action="/api/auth/logout",
                 method="post",
             ),
-            spacing="4",
+            # On a phone the menu wraps under the logo instead of widening the page.
+            wrap="wrap",
+            justify="end",
+            spacing="3",
             align="center",
         ),
     )
@@ -110,6 +113,7 @@ def _header() -> rx.Component:
         _account_menu(),
         rx.color_mode.button(size="2", variant="ghost", aria_label=T["nav.color_mode"]),
         align="center",
+        wrap="wrap",
         spacing="4",
         width="100%",
         padding_x=["1em", "1.5em"],
