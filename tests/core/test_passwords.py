@@ -11,7 +11,7 @@ from sqlmodel import select
 from wahaweb.core.errors import AuthError, NotFound, PermissionDenied, ValidationFailed
 from wahaweb.core.models import AuditEvent, PasswordReset
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, embedded_settings, register
 
 NEW = "a brand new passphrase"
 
@@ -84,6 +84,18 @@ async def test_concurrent_uses_of_one_link_let_one_through(core, users):
     results = await asyncio.gather(*(core.passwords.reset(token, f"{NEW} {i}") for i in range(5)),
                                    return_exceptions=True)
     assert sum(not isinstance(r, BaseException) for r in results) == 1
+
+
+async def test_one_link_one_use_on_sqlite_and_postgresql(make_core, any_db_url):
+    """The single use rests on one conditional UPDATE ... RETURNING: on both databases."""
+    core = await make_core(embedded_settings(any_db_url))
+    admin = await register(core, "admin@example.com")
+    alice = await register(core, "alice@example.com")
+    token = await core.passwords.create_reset_link(admin, alice.id)
+    results = await asyncio.gather(*(core.passwords.reset(token, f"{NEW} {i}") for i in range(5)),
+                                   return_exceptions=True)
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(isinstance(r, AuthError) for r in results if isinstance(r, BaseException))
 
 
 async def test_reset_link_dies_after_24_hours(core, users, clock):
