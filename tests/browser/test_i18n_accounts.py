@@ -37,6 +37,7 @@ def test_switch_to_indonesian_in_the_header_is_remembered(browser, base_url, adm
     page.wait_for_selector("#create-session:has-text('Sesi baru')")
     page.wait_for_selector("#logout:has-text('Keluar')")
     assert page.input_value("#language-switch") == "id"
+    assert page.locator("div[lang='id']").count() == 1  # the page says which language it is in
     screenshot(page, "dashboard-id")
 
     page.reload()

@@ -140,6 +140,8 @@ def template(
                 rx.cond(ServerState.demo_mode, demo_banner()),
                 rx.cond(ServerState.checked & ~ServerState.reachable, waha_down_banner()),
                 rx.container(body(), size="3", padding_x=["0.75em", "1em"], padding_y="1.5em"),
+                # Screen readers pronounce the page in the language it is written in.
+                lang=AuthState.lang,
                 min_height="100vh",
                 background=rx.color("gray", 2),
             )
