@@ -90,6 +90,12 @@ def test_every_page_passes_axe(browser, base_url, admin_email, scheme):
     page.goto(f"{base_url}/sessions/session_0_0_doesnotexist")
     page.wait_for_load_state("networkidle")
     check(page, f"{scheme}-session-not-found", found)
+    page.goto(f"{base_url}/account?error=current_password_wrong&field=current")
+    page.wait_for_selector("#current-password-message")
+    check(page, f"{scheme}-account-error", found)
+    page.goto(f"{base_url}/reset?token=no-such-link")
+    page.wait_for_selector("#reset-error")
+    check(page, f"{scheme}-reset-dead-link", found)
     context.close()
 
     context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})

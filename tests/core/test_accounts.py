@@ -22,17 +22,31 @@ async def test_first_account_becomes_admin_and_later_ones_do_not(core):
     assert second.role == "user" and not second.is_admin
 
 
+async def test_the_first_account_gets_no_plan_but_the_default_limit(make_core, sqlite_url):
+    """The operator's own account is not held to the Free plan's single session."""
+    core = await make_core(embedded_settings(sqlite_url, default_session_limit=10))
+    first = await register(core, "owner@example.com")
+    assert first.plan_id is None
+    usage = await core.accounts.usage(first)
+    assert (usage.plan_name, usage.limit) == (None, 10)
+    second = await register(core, "customer@example.com")
+    assert (await core.accounts.usage(second)).plan_name == "Free"
+
+
 async def test_signups_get_the_configured_plan(make_core, sqlite_url, tmp_path):
     core = await make_core(embedded_settings(sqlite_url))
+    await register(core, "owner@example.com")
     user = await register(core, "a@example.com")
     assert (await core.accounts.usage(user)).plan_name == "Free"
 
     pro = await make_core(embedded_settings(f"sqlite+aiosqlite:///{tmp_path / 'pro.db'}", signup_plan="Pro"))
+    await register(pro, "owner@example.com")
     user = await register(pro, "b@example.com")
     assert (await pro.accounts.usage(user)).plan_name == "Pro"
 
     none = await make_core(embedded_settings(f"sqlite+aiosqlite:///{tmp_path / 'none.db'}",
                                              signup_plan="NoSuchPlan", default_session_limit=7))
+    await register(none, "owner@example.com")
     user = await register(none, "c@example.com")
     usage = await none.accounts.usage(user)
     assert usage.plan_name is None and usage.limit == 7

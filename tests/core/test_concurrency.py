@@ -26,6 +26,7 @@ async def fifty_creates(make_core, database_url: str) -> None:
     try:
         cores = [await make_core(remote_settings(database_url), waha_transport=httpx.ASGITransport(app=sim.app),
                                  rate_limits=RateLimits.unlimited()) for _ in range(WORKERS)]
+        await register(cores[0], "owner@example.com")  # the first account has no plan
         user = await register(cores[0], "many-tabs@example.com")
         assert (await cores[0].accounts.usage(user)).limit == 1  # Free
         results = await asyncio.gather(
@@ -62,6 +63,7 @@ async def concurrent_restarts(make_core, database_url: str) -> None:
     try:
         cores = [await make_core(remote_settings(database_url), waha_transport=httpx.ASGITransport(app=sim.app),
                                  rate_limits=RateLimits.unlimited()) for _ in range(3)]
+        await register(cores[0], "owner@example.com")  # the first account has no plan
         user = await register(cores[0], "racer@example.com")
         first = await cores[0].sessions.create(user)
         await cores[0].sessions.stop(user, first.id)

@@ -17,7 +17,9 @@ from wahaweb.core.db import Database
 from wahaweb.core.migrate import downgrade_engine, upgrade_engine
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"alembic_version", "app_setting", "audit_event", "auth_token", "plan", "users", "wa_session"}
+TABLES = {"alembic_version", "app_setting", "audit_event", "auth_token", "password_reset", "plan", "users",
+          "wa_session"}
+HEAD = "0002"
 PLANS = [("Free", 1), ("Basic", 3), ("Pro", 10), ("Enterprise", 50)]
 
 
@@ -28,7 +30,7 @@ async def _check_schema(db: Database) -> None:
         plans = (await conn.execute(sa.text("SELECT name, session_limit FROM plan ORDER BY session_limit"))).all()
         assert [tuple(p) for p in plans] == PLANS
         version = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar_one()
-        assert version == "0001"
+        assert version == HEAD
         # The committed migrations match the models exactly.
         diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), SQLModel.metadata))
         assert diff == [], f"models and migrations differ: {diff}"
@@ -67,6 +69,31 @@ async def test_sqlite_down_to_base_and_up_again(sqlite_url):
         assert tables <= {"alembic_version"}
         await upgrade_engine(db.engine)
         await _check_schema(db)
+    finally:
+        await db.aclose()
+
+
+async def test_sqlite_at_0001_with_users_upgrades_to_language_and_resets(sqlite_url):
+    """An existing install (schema 0001, a user in it) upgrades: the user is kept and follows
+    the browser's language (NULL) until he picks one; the reset table is there and empty."""
+    db = Database.from_url(sqlite_url)
+    try:
+        await upgrade_engine(db.engine, "0001")
+        async with db.engine.begin() as conn:
+            await conn.execute(sa.text(
+                "INSERT INTO users (email, password_hash, role, plan_id, active, created_at) "
+                "VALUES ('old@example.com', 'x', 'admin', NULL, 1, '2026-01-01 00:00:00')"))
+        await upgrade_engine(db.engine)
+        await _check_schema(db)
+        async with db.engine.connect() as conn:
+            rows = (await conn.execute(sa.text("SELECT email, language FROM users"))).all()
+            assert [tuple(r) for r in rows] == [("old@example.com", None)]
+            assert (await conn.execute(sa.text("SELECT count(*) FROM password_reset"))).scalar_one() == 0
+        await downgrade_engine(db.engine, "0001")
+        async with db.engine.connect() as conn:
+            columns = await conn.run_sync(lambda c: [col["name"] for col in sa.inspect(c).get_columns("users")])
+            assert "language" not in columns
+            assert (await conn.execute(sa.text("SELECT count(*) FROM users"))).scalar_one() == 1
     finally:
         await db.aclose()
 

@@ -81,7 +81,8 @@ async def test_create_validates_the_label(core, label):
 
 
 async def test_create_logs_one_structured_line_and_an_audit_event(core, caplog):
-    user = await register(core, "log@example.com")
+    await register(core, "owner@example.com")  # the first account has no plan
+    user = await register(core, "log@example.com")  # Free: 1
     with caplog.at_level(logging.INFO, logger="wahaweb.core.sessions"):
         row = await core.sessions.create(user)
     lines = [r for r in caplog.records
@@ -137,6 +138,7 @@ async def test_default_limit_for_users_without_a_plan_is_configurable(make_core,
 
 
 async def test_stopped_and_failed_sessions_free_their_slot(fast):
+    await register(fast, "owner@example.com")  # the first account has no plan
     user = await register(fast, "free@example.com")  # Free: 1
     first = await fast.sessions.create(user)
     await fast.sessions.stop(user, first.id)
@@ -151,6 +153,7 @@ async def test_stopped_and_failed_sessions_free_their_slot(fast):
 
 @pytest.mark.parametrize("action", ["start", "restart", "logout_failed"])
 async def test_stop_create_restart_cannot_beat_the_limit(fast, action):
+    await register(fast, "owner@example.com")  # the first account has no plan
     user = await register(fast, "sneaky@example.com")  # Free: 1
     old = await fast.sessions.create(user)
     if action == "logout_failed":
@@ -295,6 +298,7 @@ async def test_waha_503_then_success(make_core, sqlite_url):
 @pytest.mark.parametrize("how", ["refused", "always_503"])
 async def test_waha_down_fails_the_row_and_frees_the_slot(make_core, sqlite_url, how):
     core = await make_core(embedded_settings(sqlite_url), retry_waits=(0, 0))
+    await register(core, "owner@example.com")  # the first account has no plan
     user = await register(core, "down@example.com")  # Free: 1
     if how == "refused":
         core.demo.simulator.inject(refuse_seconds=30)

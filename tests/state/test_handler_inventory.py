@@ -60,3 +60,11 @@ def test_customer_handlers_need_a_signed_in_user(name):
     found = [h for h in handlers() if is_app_state(h.state) and h.name == name and h.state.__name__ != "AdminState"
              and h.state.__name__ != "AuthFormState"]
     assert found and all(access_of(h.state, h.name) == USER for h in found)
+
+
+def test_the_language_switch_account_page_and_reset_links_are_guarded():
+    """Issue 14: the header's language switch and /account for the signed-in user, reset links for admins."""
+    by_name = {(h.state.__name__, h.name): h for h in handlers() if is_app_state(h.state)}
+    assert access_of(by_name[("LanguageState", "set_language")].state, "set_language") == USER
+    assert access_of(by_name[("AccountState", "load")].state, "load") == USER
+    assert access_of(by_name[("AdminState", "make_reset_link")].state, "make_reset_link") == ADMIN

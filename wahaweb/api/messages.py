@@ -20,6 +20,8 @@ def code_for(exc: CoreError) -> tuple[str, int | None]:
     """The code of a core error, and the wait in seconds when it is a rate limit."""
     if isinstance(exc, RateLimited):
         return ("sign_up_limited" if exc.name == "sign_up" else "rate_limited"), int(exc.retry_after_seconds)
+    if exc.code in MESSAGES:
+        return exc.code, None
     return _BY_TEXT.get(str(exc), "error"), None
 
 

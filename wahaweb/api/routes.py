@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from wahaweb.api import auth, webhook
+from wahaweb.api import auth, password, webhook
 from wahaweb.api import metrics as prometheus
 from wahaweb.core.errors import AuthError
 
@@ -43,4 +43,4 @@ async def metrics(request: Request) -> JSONResponse:
 
 def build_api() -> Starlette:
     return Starlette(routes=[Route("/api/health", health, methods=["GET"]),
-        Route("/api/metrics", metrics, methods=["GET"]), *auth.routes, *webhook.routes, *prometheus.routes])
+        Route("/api/metrics", metrics, methods=["GET"]), *auth.routes, *password.routes, *webhook.routes, *prometheus.routes])

@@ -5,10 +5,12 @@ from __future__ import annotations
 import reflex as rx
 
 from wahaweb.components.native_form import native_form
-from wahaweb.state.auth import AuthFormState
+from wahaweb.state.auth import AuthFormState, AuthState
+
+T = AuthState.t
 
 
-def _field(kind: str, name: str, label: str, input_type: str, autocomplete: str, hint: str | None = None) -> rx.Component:
+def _field(kind: str, name: str, label: rx.Var, input_type: str, autocomplete: str, hint: rx.Var | None = None) -> rx.Component:
     input_id = f"{kind}-{name}"
     has_error = (AuthFormState.field == name) & (AuthFormState.error != "")
     return rx.vstack(
@@ -28,7 +30,7 @@ def _field(kind: str, name: str, label: str, input_type: str, autocomplete: str,
         rx.cond(
             has_error,
             rx.text(AuthFormState.error, id=f"{input_id}-message", color_scheme="red", size="2"),
-            rx.text(hint or "", id=f"{input_id}-message", color_scheme="gray", size="1"),
+            rx.text(hint if hint is not None else "", id=f"{input_id}-message", color_scheme="gray", size="1"),
         ),
         spacing="1",
         width="100%",
@@ -42,9 +44,9 @@ def auth_form(kind: str) -> rx.Component:
         rx.card(
             native_form(
                 rx.vstack(
-                    rx.heading("Sign in" if is_login else "Create your account", size="6"),
+                    rx.heading(T["auth.sign_in_title" if is_login else "auth.register_title"], size="6"),
                     rx.text(
-                        "Manage your WhatsApp numbers on WAHA." if is_login else "Connect your first WhatsApp number in a minute.",
+                        T["auth.sign_in_intro" if is_login else "auth.register_intro"],
                         color_scheme="gray",
                         size="2",
                     ),
@@ -53,18 +55,21 @@ def auth_form(kind: str) -> rx.Component:
                         rx.callout(AuthFormState.error, icon="circle-alert", color_scheme="red", role="alert", width="100%",
                                    high_contrast=True),
                     ),
-                    _field(kind, "email", "Email", "email", "username"),
+                    rx.cond(AuthFormState.info != "",
+                            rx.callout(AuthFormState.info, icon="circle-check", color_scheme="grass", role="status",
+                                       width="100%", high_contrast=True, id="auth-info")),
+                    _field(kind, "email", T["auth.email"], "email", "username"),
                     _field(
-                        kind, "password", "Password", "password",
+                        kind, "password", T["auth.password"], "password",
                         "current-password" if is_login else "new-password",
-                        None if is_login else "At least 10 characters.",
+                        None if is_login else T["auth.password_hint"],
                     ),
                     rx.el.input(type="hidden", name="next", value=AuthFormState.next_path),
-                    rx.button("Sign in" if is_login else "Create account", id=f"{kind}-submit", type="submit", size="3", width="100%"),
+                    rx.button(T["auth.sign_in" if is_login else "auth.register"], id=f"{kind}-submit", type="submit", size="3", width="100%"),
                     rx.cond(
                         is_login,
-                        rx.text("New here? ", rx.link("Create an account", href="/register", underline="always"), size="2"),
-                        rx.text("Already have an account? ", rx.link("Sign in", href="/login", underline="always"), size="2"),
+                        rx.text(T["auth.new_here"], rx.link(T["auth.create_link"], href="/register", underline="always"), size="2"),
+                        rx.text(T["auth.have_account"], rx.link(T["auth.sign_in_link"], href="/login", underline="always"), size="2"),
                     ),
                     spacing="4",
                     width="100%",

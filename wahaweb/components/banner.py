@@ -2,11 +2,14 @@
 
 import reflex as rx
 
+from wahaweb.state.auth import AuthState
+
+T = AuthState.t
+
 
 def demo_banner() -> rx.Component:
     return rx.callout(
-        "Demo mode: wahaweb is talking to its built-in WAHA simulator, not to WhatsApp. "
-        "Set WAHA_URL and WAHA_API_KEY to connect real numbers.",
+        T["banner.demo"],
         icon="flask-conical",
         color_scheme="amber",
         variant="surface",
@@ -21,8 +24,7 @@ def demo_banner() -> rx.Component:
 def waha_down_banner() -> rx.Component:
     """Said plainly, without the operator's URL or error detail (admins see those on /admin)."""
     return rx.callout(
-        "The WhatsApp server (WAHA) is not reachable right now. Creating, starting and pairing sessions "
-        "will fail until it is back; nothing you do meanwhile is left half-made.",
+        T["banner.waha_down"],
         icon="cloud-off",
         color_scheme="red",
         variant="surface",

@@ -2,6 +2,8 @@
 
 import reflex as rx
 
+from wahaweb.state.auth import AuthState
+
 _COLORS = {
     "creating": "gray",
     "starting": "blue",
@@ -10,19 +12,12 @@ _COLORS = {
     "stopped": "gray",
     "failed": "red",
 }
-_LABELS = {
-    "creating": "Creating",
-    "starting": "Starting",
-    "pairing": "Waiting for scan",
-    "connected": "Connected",
-    "stopped": "Stopped",
-    "failed": "Failed",
-}
 
 
 def status_badge(status: rx.Var[str], *, id: str | None = None, size: str = "2") -> rx.Component:
     return rx.badge(
-        rx.match(status, *[(k, v) for k, v in _LABELS.items()], status),
+        # Every canonical status has a "status.<name>" entry in the catalogues.
+        rx.cond(AuthState.t.contains("status." + status), AuthState.t["status." + status], status),
         color_scheme=rx.match(status, *[(k, v) for k, v in _COLORS.items()], "gray"),
         variant="soft",
         high_contrast=True,  # the soft colours' text (amber, grass) is under 4.5:1 in light mode

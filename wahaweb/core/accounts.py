@@ -12,7 +12,8 @@
 - E-mail addresses: NFKC-normalised, refused when they hold control or invisible
   characters or anything outside ASCII (look-alike accounts), then checked by
   `email-validator`.
-- The first account on a fresh install becomes the admin.
+- The first account on a fresh install becomes the admin, with no plan (the default
+  limit): the operator should not be held to the Free plan's single session.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ MESSAGES: dict[str, str] = {
     "password_required": "Choose a password.",
     "password_min_length": f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.",
     "password_max_length": f"The password must be at most {MAX_PASSWORD_LENGTH} characters long.",
+    "current_password_wrong": "The current password is wrong.",
+    "reset_link_invalid": "This reset link is invalid, used or expired. Ask an administrator for a new one.",
 }
 
 
@@ -90,27 +93,27 @@ def validate_email(email: str | None) -> str:
     """
     value = normalise_email(email)
     if not value:
-        raise ValidationFailed("email", MESSAGES["email_required"])
+        raise ValidationFailed("email", MESSAGES["email_required"], code="email_required")
     if len(value) > MAX_EMAIL_LENGTH:
-        raise ValidationFailed("email", MESSAGES["email_too_long"])
+        raise ValidationFailed("email", MESSAGES["email_too_long"], code="email_too_long")
     if any(unicodedata.category(ch) in _INVISIBLE_CATEGORIES or ch == "\ufffd" for ch in value):
-        raise ValidationFailed("email", MESSAGES["email_invisible"])
+        raise ValidationFailed("email", MESSAGES["email_invisible"], code="email_invisible")
     if not value.isascii():
-        raise ValidationFailed("email", MESSAGES["email_not_ascii"])
+        raise ValidationFailed("email", MESSAGES["email_not_ascii"], code="email_not_ascii")
     try:
         checked = email_validator.validate_email(value, check_deliverability=False, allow_smtputf8=False)
     except email_validator.EmailNotValidError as exc:
-        raise ValidationFailed("email", MESSAGES["email_invalid"]) from exc
+        raise ValidationFailed("email", MESSAGES["email_invalid"], code="email_invalid") from exc
     return checked.normalized.lower()
 
 
 def validate_password(password: str | None) -> str:
     if not password:
-        raise ValidationFailed("password", MESSAGES["password_required"])
+        raise ValidationFailed("password", MESSAGES["password_required"], code="password_required")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed("password", MESSAGES["password_min_length"])
+        raise ValidationFailed("password", MESSAGES["password_min_length"], code="password_min_length")
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValidationFailed("password", MESSAGES["password_max_length"])
+        raise ValidationFailed("password", MESSAGES["password_max_length"], code="password_max_length")
     return password
 
 
@@ -146,7 +149,8 @@ class Accounts:
         """Create an account. The first account of an install becomes the admin.
 
         New accounts get the plan named by WAHAWEB_SIGNUP_PLAN (no plan if that
-        plan does not exist: the default limit applies).
+        plan does not exist: the default limit applies). The first account (the
+        operator) gets no plan.
         """
         email = validate_email(email)
         password = validate_password(password)
@@ -156,10 +160,10 @@ class Accounts:
         async with self.db.locked_write() as session:
             existing = (await session.exec(select(User.id).where(User.email == email))).first()
             if existing is not None:
-                raise ValidationFailed("email", MESSAGES["email_taken"])
+                raise ValidationFailed("email", MESSAGES["email_taken"], code="email_taken")
             first = (await session.exec(select(sa.func.count()).select_from(User))).one() == 0
             plan_id = None
-            if self.signup_plan:
+            if self.signup_plan and not first:
                 plan = await plan_by_name(session, self.signup_plan)
                 if plan is None:
                     logger.warning("sign-up plan %r does not exist; new users get no plan", self.signup_plan)
@@ -198,11 +202,11 @@ class Accounts:
         if not valid:
             await self.audit.write(action="sign_in", outcome=DENIED, user_id=user.id if user else None,
                                    detail="wrong email or password")
-            raise AuthError(BAD_CREDENTIALS)
+            raise AuthError(BAD_CREDENTIALS, code="bad_credentials")
         assert user is not None and user.id is not None
         if not user.active:
             await self.audit.write(action="sign_in", outcome=REFUSED, user_id=user.id, detail="account disabled")
-            raise AuthError(DISABLED)
+            raise AuthError(DISABLED, code="disabled")
         await self.limiter.clear("sign_in", f"account:{email}")
         token = secrets.token_urlsafe(32)
         now = self.clock()
@@ -246,7 +250,7 @@ class Accounts:
     async def authenticate(self, token: str | None) -> User:
         """The user a token belongs to, or AuthError (missing, unknown, expired, revoked, disabled)."""
         if not token:
-            raise AuthError(SIGNED_OUT)
+            raise AuthError(SIGNED_OUT, code="signed_out")
         async with self.db.session() as session:
             result = await session.exec(
                 select(AuthToken, User).join(User, col(User.id) == AuthToken.user_id)
@@ -254,12 +258,12 @@ class Accounts:
             )
             found = result.first()
         if found is None:
-            raise AuthError(SIGNED_OUT)
+            raise AuthError(SIGNED_OUT, code="signed_out")
         row, user = found
         if not user.active:
-            raise AuthError(DISABLED)
+            raise AuthError(DISABLED, code="disabled")
         if row.revoked_at is not None or row.expires_at <= self.clock():
-            raise AuthError(EXPIRED)
+            raise AuthError(EXPIRED, code="expired")
         return user
 
     async def resolve(self, actor: User | None) -> User:
@@ -269,13 +273,13 @@ class Accounts:
         role changed) is treated as such even if the caller holds an old User object.
         """
         if actor is None or actor.id is None:
-            raise AuthError(SIGNED_OUT)
+            raise AuthError(SIGNED_OUT, code="signed_out")
         async with self.db.session() as session:
             user = await session.get(User, actor.id)
         if user is None:
-            raise AuthError(SIGNED_OUT)
+            raise AuthError(SIGNED_OUT, code="signed_out")
         if not user.active:
-            raise AuthError(DISABLED)
+            raise AuthError(DISABLED, code="disabled")
         return user
 
     async def live_sign_ins(self, owner_id: int, *, with_admins: bool) -> list[tuple[int, bool, str]]:
@@ -309,6 +313,18 @@ class Accounts:
     async def get_user(self, user_id: int) -> User | None:
         async with self.db.session() as session:
             return await session.get(User, user_id)
+
+    async def set_language(self, actor: User | None, language: str | None) -> User:
+        """Remember the UI language a user picked (None: follow the browser again)."""
+        user = await self.resolve(actor)
+        async with self.db.transaction() as session:
+            row = await session.get(User, user.id)
+            if row is None:
+                raise AuthError(SIGNED_OUT, code="signed_out")
+            row.language = language
+            self.audit.add(session, action="set_language", outcome=OK, user_id=user.id, detail=language)
+        user.language = language
+        return user
 
     async def usage(self, actor: User | None) -> Usage:
         """The plan meter for the actor: active sessions, limit, plan name."""

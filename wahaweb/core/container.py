@@ -39,6 +39,7 @@ from wahaweb.core.live.engine import StatusEngine
 from wahaweb.core.live.webhook import WebhookVerifier
 from wahaweb.core.migrate import upgrade_engine
 from wahaweb.core.models import AppSetting
+from wahaweb.core.passwords import Passwords
 from wahaweb.core.ratelimit import RateLimiter, RateLimits
 from wahaweb.core.sessions import SessionService
 from wahaweb.core.telemetry import server_label, session_counts
@@ -131,6 +132,7 @@ class Core:
             token_ttl=dt.timedelta(hours=settings.token_ttl_hours), signup_plan=settings.signup_plan,
             default_session_limit=settings.default_session_limit,
         )
+        self.passwords = Passwords(db, self.accounts, self.audit, clock=clock)
         self.sessions = SessionService(
             db, waha, self.accounts, limiter, self.audit, clock=clock,
             default_session_limit=settings.default_session_limit,

@@ -1,12 +1,18 @@
-"""Errors the core raises. `str(exc)` is always a message fit to show the user.
+"""Errors the core raises. `str(exc)` is always an English message fit to show the user.
 
-The UI shows `str(exc)` and nothing else; the detail for operators goes to the
-log (and, for WAHA problems, `exc.cause` keeps the client's error).
+Each error also carries a `code` and `params`: the UI layer translates those (see
+`wahaweb.i18n`), falling back to `str(exc)` for a code it has no words for. Logs and
+tests keep reading the English `str(exc)`; the detail for operators goes to the log
+(and, for WAHA problems, `exc.cause` keeps the client's error).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
+
+#: The code of an error that has no more specific one (the UI shows its English text).
+GENERIC_CODE = "error"
 
 from wahaweb.waha.errors import WahaError
 
@@ -14,9 +20,11 @@ from wahaweb.waha.errors import WahaError
 class CoreError(Exception):
     """Base of every error the core raises on purpose."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, code: str = GENERIC_CODE, params: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.code = code
+        self.params: dict[str, Any] = dict(params or {})
 
     def __str__(self) -> str:
         return self.message
@@ -30,22 +38,22 @@ class PermissionDenied(CoreError):
     """Signed in, but the action needs an administrator."""
 
     def __init__(self, message: str = "Only an administrator can do that.") -> None:
-        super().__init__(message)
+        super().__init__(message, code="admin_only")
 
 
 class NotFound(CoreError):
     """The same message whether the thing is missing or belongs to someone else."""
 
     def __init__(self, what: str = "session") -> None:
-        super().__init__(f"That {what} was not found.")
+        super().__init__(f"That {what} was not found.", code="not_found", params={"what": what})
         self.what = what
 
 
 class ValidationFailed(CoreError):
     """An input is not acceptable. `field` names the input, `str()` says why."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field: str, message: str, *, code: str = GENERIC_CODE, params: dict[str, Any] | None = None) -> None:
+        super().__init__(message, code=code, params=params)
         self.field = field
 
 
@@ -62,7 +70,9 @@ class PlanLimitReached(CoreError):
         noun = "session" if limit == 1 else "sessions"
         super().__init__(
             f"Session limit reached: {plan} allows {limit} active {noun} and you have {active}. "
-            "Stop or delete a session, or ask an administrator to move you to a larger plan."
+            "Stop or delete a session, or ask an administrator to move you to a larger plan.",
+            code="plan_limit" if plan_name else "plan_limit_no_plan",
+            params={"plan": plan_name or "", "limit": limit, "active": active},
         )
 
 
@@ -86,7 +96,8 @@ class RateLimited(CoreError):
         self.retry_after_seconds = max(1, math.ceil(retry_after_seconds))
         unit = "second" if self.retry_after_seconds == 1 else "seconds"
         what = self.LABELS.get(name, f"{name} requests")
-        super().__init__(f"Too many {what}. Please wait {self.retry_after_seconds} {unit} and try again.")
+        super().__init__(f"Too many {what}. Please wait {self.retry_after_seconds} {unit} and try again.",
+                         code="rate_limited", params={"limit": name, "seconds": self.retry_after_seconds})
 
 
 class WahaProblem(CoreError):
@@ -95,4 +106,20 @@ class WahaProblem(CoreError):
     def __init__(self, cause: WahaError, message: str | None = None) -> None:
         self.cause = cause
         self.status_code = cause.status_code
-        super().__init__(message or str(cause) or "The WhatsApp server could not be reached. Please try again.")
+        super().__init__(message or str(cause) or "The WhatsApp server could not be reached. Please try again.",
+                         code=_waha_code(cause))
+
+
+#: WAHA Core's answer to a second session name (the free edition runs only `default`).
+CORE_ONLY_MARK = "core support only"
+
+
+def _waha_code(cause: BaseException) -> str:
+    """What kind of WAHA failure this is, for the UI's words: unreachable, Core-only, or other."""
+    from wahaweb.waha.errors import WahaUnavailable
+
+    if isinstance(cause, WahaUnavailable):
+        return "waha_unreachable"
+    if CORE_ONLY_MARK in str(getattr(cause, "waha_message", "") or cause).lower():
+        return "waha_core_only"
+    return "waha_error"

@@ -73,6 +73,8 @@ class User(SQLModel, table=True):
     )
     active: bool = Field(default=True, nullable=False)
     created_at: dt.datetime = Field(sa_column=_ts())
+    #: The UI language the user chose ("en", "id"); None: follow the browser's Accept-Language.
+    language: str | None = Field(default=None, sa_column=sa.Column(sa.String(8), nullable=True))
 
     @property
     def is_admin(self) -> bool:
@@ -92,6 +94,23 @@ class AuthToken(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_column=_ts())
     expires_at: dt.datetime = Field(sa_column=_ts())
     revoked_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class PasswordReset(SQLModel, table=True):
+    """A one-time password reset link made by an admin. Only the SHA-256 of its token is stored;
+    `used_at` set (or `expires_at` passed) means the link is dead."""
+
+    __tablename__ = "password_reset"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    token_hash: str = Field(sa_column=sa.Column(sa.String(64), unique=True, nullable=False))
+    created_by: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, nullable=True))
+    created_at: dt.datetime = Field(sa_column=_ts())
+    expires_at: dt.datetime = Field(sa_column=_ts())
+    used_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class WaSession(SQLModel, table=True):

@@ -11,6 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from wahaweb.core.models import Plan, User, WaSession
 from wahaweb.core.status import ACTIVE_STATUSES
 
+#: The meter's plan name for a user with no plan (the UI translates it).
+NO_PLAN_LABEL = "No plan"
+
 
 @dataclasses.dataclass(frozen=True)
 class Usage:
@@ -23,7 +26,7 @@ class Usage:
 
     @property
     def plan_label(self) -> str:
-        return self.plan_name or "No plan"
+        return self.plan_name or NO_PLAN_LABEL
 
     @property
     def remaining(self) -> int:

@@ -6,18 +6,22 @@ from wahaweb.components.notice import notice
 from wahaweb.components.server_panel import server_panel
 from wahaweb.components.status import status_badge
 from wahaweb.state.activity import ActivityRow, ActivityState
-from wahaweb.state.admin import AdminState, UserRow
+from wahaweb.state.admin import NO_PLAN, AdminState, UserRow
+from wahaweb.state.auth import AuthState
 from wahaweb.state.feed import SessionCard, UserFeed
 from wahaweb.templates import template
+
+T = AuthState.t
 
 
 def user_row(u: UserRow) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.text(u.email, weight="medium"), rx.cond(u.role == "admin", rx.badge("admin", size="1"))),
+        rx.table.cell(rx.text(u.email, weight="medium"), rx.cond(u.role == "admin", rx.badge(T["admin.role_admin"], size="1"))),
         rx.table.cell(
             rx.select.root(
-                rx.select.trigger(aria_label="Plan of " + u.email),
-                rx.select.content(rx.foreach(AdminState.plans, lambda plan: rx.select.item(plan, value=plan))),
+                rx.select.trigger(aria_label=T["admin.plan_of"] + u.email),
+                rx.select.content(rx.foreach(AdminState.plans, lambda plan: rx.select.item(
+                    rx.cond(plan == NO_PLAN, T["admin.no_plan"], plan), value=plan))),
                 value=u.plan, on_change=lambda plan: AdminState.set_plan(u.id, plan), size="1",
             ),
         ),
@@ -25,11 +29,13 @@ def user_row(u: UserRow) -> rx.Component:
         rx.table.cell(
             rx.cond(
                 u.active,
-                rx.button("Disable", size="1", variant="soft", color_scheme="red", high_contrast=True,
+                rx.button(T["admin.disable"], size="1", variant="soft", color_scheme="red", high_contrast=True,
                           on_click=AdminState.set_active(u.id, False)),
-                rx.button("Enable", size="1", variant="soft", high_contrast=True, on_click=AdminState.set_active(u.id, True)),
+                rx.button(T["admin.enable"], size="1", variant="soft", high_contrast=True, on_click=AdminState.set_active(u.id, True)),
             )
         ),
+        rx.table.cell(rx.button(T["admin.reset_link"], size="1", variant="soft", color_scheme="gray", high_contrast=True,
+                                id="reset-link-" + u.id.to_string(), on_click=AdminState.make_reset_link(u.id))),
         id="admin-user-" + u.id.to_string(),
         custom_attrs={"data-active": rx.cond(u.active, "true", "false")},
     )
@@ -64,17 +70,17 @@ def activity_filters() -> rx.Component:
     user_items = rx.foreach(AdminState.users, lambda u: rx.select.item(u.email, value=u.id.to_string()))
     return rx.hstack(
         rx.select.root(
-            rx.select.trigger(aria_label="Filter by user", id="activity-filter-user"),
-            rx.select.content(rx.select.item("Everyone", value="all"), user_items),
+            rx.select.trigger(aria_label=T["admin.filter_user"], id="activity-filter-user"),
+            rx.select.content(rx.select.item(T["admin.everyone"], value="all"), user_items),
             value=ActivityState.activity_user, on_change=ActivityState.filter_activity_user, size="1",
         ),
         rx.input(value=ActivityState.activity_session, on_change=ActivityState.filter_activity_session,
-                 debounce_timeout=400, placeholder="Session id contains", size="1", aria_label="Filter by session",
+                 debounce_timeout=400, placeholder=T["admin.session_contains"], size="1", aria_label=T["admin.filter_session"],
                  id="activity-filter-session"),
         rx.select.root(
-            rx.select.trigger(aria_label="Filter by action", id="activity-filter-action"),
+            rx.select.trigger(aria_label=T["admin.filter_action"], id="activity-filter-action"),
             rx.select.content(rx.foreach(ActivityState.activity_actions,
-                                         lambda a: rx.select.item(rx.cond(a == "all", "All actions", a), value=a))),
+                                         lambda a: rx.select.item(rx.cond(a == "all", T["admin.all_actions"], a), value=a))),
             value=ActivityState.activity_action, on_change=ActivityState.filter_activity_action, size="1",
         ),
         spacing="2", wrap="wrap", align="center", id="activity-filter",
@@ -83,18 +89,38 @@ def activity_filters() -> rx.Component:
 
 def activity_pager() -> rx.Component:
     return rx.hstack(
-        rx.button("Previous", size="1", variant="soft", high_contrast=True, id="activity-prev",
+        rx.button(T["admin.previous"], size="1", variant="soft", high_contrast=True, id="activity-prev",
                   disabled=ActivityState.activity_page <= 1, on_click=ActivityState.turn_activity_page(-1)),
-        rx.text("Page ", ActivityState.activity_page, " of ", ActivityState.activity_pages, " (",
-                ActivityState.activity_total, " events)", size="2", id="activity-page"),
-        rx.button("Next", size="1", variant="soft", high_contrast=True, id="activity-next",
+        rx.text(T["admin.page"], ActivityState.activity_page, T["admin.of"], ActivityState.activity_pages, " (",
+                ActivityState.activity_total, T["admin.events"], size="2", id="activity-page"),
+        rx.button(T["admin.next"], size="1", variant="soft", high_contrast=True, id="activity-next",
                   disabled=ActivityState.activity_page >= ActivityState.activity_pages,
                   on_click=ActivityState.turn_activity_page(1)),
         spacing="3", align="center",
     )
 
 
-def _section(title: str, *children) -> rx.Component:
+def _headers(*keys: str) -> rx.Component:
+    return rx.table.header(rx.table.row(*[rx.table.column_header_cell(T[key]) for key in keys]))
+
+
+def reset_link_box() -> rx.Component:
+    """The one-time link just made: shown to this admin only, until he leaves the page."""
+    return rx.cond(
+        AdminState.reset_link != "",
+        rx.callout.root(
+            rx.callout.icon(rx.icon("key-round")),
+            rx.vstack(
+                rx.callout.text(T["admin.reset_link_for"].replace("{email}", AdminState.reset_link_email)),
+                rx.code(AdminState.reset_link, id="reset-link", word_break="break-all"),
+                spacing="2",
+            ),
+            color_scheme="grass", high_contrast=True, width="100%",
+        ),
+    )
+
+
+def _section(title: rx.Var, *children) -> rx.Component:
     return rx.card(rx.vstack(rx.heading(title, size="4"), *children, spacing="3", width="100%"), width="100%")
 
 
@@ -102,19 +128,20 @@ def _section(title: str, *children) -> rx.Component:
 def admin() -> rx.Component:
     return rx.cond(
         AdminState.denied,
-        rx.callout("This page is for administrators.", icon="lock", color_scheme="red", high_contrast=True,
+        rx.callout(T["admin.denied"], icon="lock", color_scheme="red", high_contrast=True,
                    id="admin-denied"),
         rx.vstack(
-            rx.heading("Administration", size="7"),
+            rx.heading(T["admin.title"], size="7"),
             notice(AdminState.admin_notice),
             server_panel(),
             rx.text(AdminState.metrics_text, size="2", color_scheme="gray", id="admin-metrics"),
+            reset_link_box(),
             _section(
-                "Users",
+                T["admin.users"],
                 rx.scroll_area(
                     rx.table.root(
-                        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                                       ("Email", "Plan", "Active sessions", "Account")])),
+                        _headers("admin.col_email", "admin.col_plan", "admin.col_active", "admin.col_account",
+                                 "admin.col_password"),
                         rx.table.body(rx.foreach(AdminState.users, user_row)),
                         width="100%",
                         size="1",
@@ -123,28 +150,26 @@ def admin() -> rx.Component:
                 ),
             ),
             _section(
-                "All sessions",
+                T["admin.all_sessions"],
                 rx.table.root(
-                    rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                                   ("Session", "Owner", "Number", "State")])),
+                    _headers("admin.col_session", "admin.col_owner", "admin.col_number", "admin.col_state"),
                     rx.table.body(rx.foreach(UserFeed.all_sessions, session_item)),
                     width="100%",
                     size="1",
                 ),
             ),
             _section(
-                "Recent activity",
+                T["admin.activity"],
                 activity_filters(),
                 rx.box(  # scrolls sideways on narrow screens; focusable so the keyboard can scroll it
                     rx.table.root(
-                        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                                       ("Time", "User", "Action", "Outcome", "Session", "Detail",
-                                                        "Duration")])),
+                        _headers("admin.col_time", "admin.col_user", "admin.col_action", "admin.col_outcome",
+                                 "admin.col_session", "admin.col_detail", "admin.col_duration"),
                         rx.table.body(rx.foreach(ActivityState.activity, audit_item), id="activity-list"),
                         width="100%",
                         size="1",
                     ),
-                    overflow_x="auto", width="100%", tab_index=0, role="region", aria_label="Recent activity",
+                    overflow_x="auto", width="100%", tab_index=0, role="region", aria_label=T["admin.activity"],
                 ),
                 activity_pager(),
             ),

@@ -4,14 +4,18 @@ import reflex as rx
 
 from wahaweb.components.notice import notice
 from wahaweb.components.status import status_badge
+from wahaweb.core.plans import NO_PLAN_LABEL
+from wahaweb.state.auth import AuthState
 from wahaweb.state.dashboard import DashboardState
 from wahaweb.state.feed import SessionCard, UserFeed
 from wahaweb.templates import template
 
+T = AuthState.t
+
 
 def plan_meter() -> rx.Component:
     """Shown once the feed is filled: never a misleading "0 / 0" while the page loads."""
-    return rx.cond(UserFeed.loaded, _plan_meter(), rx.skeleton(rx.text("0 / 0 sessions"), loading=True))
+    return rx.cond(UserFeed.loaded, _plan_meter(), rx.skeleton(rx.box(width="10em", height="1.2em"), loading=True))
 
 
 def _plan_meter() -> rx.Component:
@@ -20,9 +24,9 @@ def _plan_meter() -> rx.Component:
         rx.text(
             rx.text.span(f"{UserFeed.active} / {UserFeed.limit}", id="plan-usage", weight="bold",
                          custom_attrs={"data-plan": UserFeed.plan}),
-            rx.text.span(" sessions · ", color_scheme="gray"),
-            rx.text.span(UserFeed.plan, color_scheme="gray"),
-            rx.text.span(" plan", color_scheme="gray"),
+            rx.text.span(T["dashboard.sessions"], color_scheme="gray"),
+            rx.text.span(rx.cond(UserFeed.plan == NO_PLAN_LABEL, T["dashboard.no_plan"],
+                                 T["dashboard.plan_name"].replace("{plan}", UserFeed.plan)), color_scheme="gray"),
             size="2",
         ),
         align="center",
@@ -35,10 +39,10 @@ def create_form() -> rx.Component:
         rx.form(
             rx.flex(
                 rx.vstack(
-                    rx.el.label("Label (optional)", html_for="new-session-label", font_size="0.85em", font_weight="500"),
+                    rx.el.label(T["dashboard.label"], html_for="new-session-label", font_size="0.85em", font_weight="500"),
                     rx.input(
                         id="new-session-label",
-                        placeholder="e.g. Sales line",
+                        placeholder=T["dashboard.label_placeholder"],
                         value=DashboardState.label,
                         on_change=DashboardState.set_label,
                         max_length=80,
@@ -51,7 +55,7 @@ def create_form() -> rx.Component:
                 ),
                 rx.button(
                     rx.icon("plus", size=18),
-                    "New session",
+                    T["dashboard.new_session"],
                     id="create-session",
                     type="submit",
                     size="3",
@@ -74,7 +78,7 @@ def session_row(card: SessionCard) -> rx.Component:
         rx.card(
             rx.hstack(
                 rx.vstack(
-                    rx.text(rx.cond(card.label != "", card.label, "Untitled session"), weight="bold", size="3"),
+                    rx.text(rx.cond(card.label != "", card.label, T["dashboard.untitled"]), weight="bold", size="3"),
                     rx.text(
                         rx.cond(card.phone != "", card.phone, card.id),
                         size="1",
@@ -113,10 +117,9 @@ def empty_state() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.icon("smartphone", size=32, color=rx.color("grass", 9)),
-            rx.heading("No WhatsApp number connected yet", size="4"),
+            rx.heading(T["dashboard.empty_title"], size="4"),
             rx.text(
-                "Create a session, then scan its QR code with WhatsApp on your phone "
-                "(Settings → Linked devices → Link a device).",
+                T["dashboard.empty_text"],
                 color_scheme="gray",
                 align="center",
                 size="2",
@@ -133,7 +136,7 @@ def empty_state() -> rx.Component:
 def dashboard() -> rx.Component:
     return rx.vstack(
         rx.flex(
-            rx.heading("Your WhatsApp sessions", size="7"),
+            rx.heading(T["dashboard.title"], size="7"),
             rx.spacer(),
             plan_meter(),
             direction=rx.breakpoints(initial="column", sm="row"),

@@ -5,15 +5,18 @@ import reflex as rx
 from wahaweb.components.notice import notice
 from wahaweb.components.pairing import pairing_view
 from wahaweb.components.status import status_badge
+from wahaweb.state.auth import AuthState
 from wahaweb.state.feed import TimelineItem, UserFeed
 from wahaweb.state.session_page import SessionPageState
 from wahaweb.templates import template
+
+T = AuthState.t
 
 _card = UserFeed.by_id[SessionPageState.session_id]
 _known = UserFeed.by_id.contains(SessionPageState.session_id) & ~SessionPageState.not_found
 
 
-def _action(label: str, icon: str, id_: str, action: str, color: str = "gray") -> rx.Component:
+def _action(label: rx.Var, icon: str, id_: str, action: str, color: str = "gray") -> rx.Component:
     return rx.button(rx.icon(icon, size=16), label, id=id_, on_click=SessionPageState.ask(action),
                      variant="soft", color_scheme=color, high_contrast=True, loading=SessionPageState.busy == action)
 
@@ -22,13 +25,13 @@ def actions() -> rx.Component:
     return rx.flex(
         rx.cond(
             (_card.status == "stopped") | (_card.status == "failed"),
-            rx.button(rx.icon("play", size=16), "Start again", id="start-session", on_click=SessionPageState.start,
+            rx.button(rx.icon("play", size=16), T["session.start_again"], id="start-session", on_click=SessionPageState.start,
                       loading=SessionPageState.busy == "start"),
         ),
-        _action("Stop", "square", "stop-session", "stop"),
-        _action("Restart", "rotate-cw", "restart-session", "restart"),
-        _action("Log out", "log-out", "logout-session", "logout", "orange"),
-        _action("Delete", "trash-2", "delete-session", "delete", "red"),
+        _action(T["session.stop"], "square", "stop-session", "stop"),
+        _action(T["session.restart"], "rotate-cw", "restart-session", "restart"),
+        _action(T["session.logout"], "log-out", "logout-session", "logout", "orange"),
+        _action(T["session.delete"], "trash-2", "delete-session", "delete", "red"),
         wrap="wrap",
         gap="2",
     )
@@ -37,12 +40,12 @@ def actions() -> rx.Component:
 def confirm_dialog() -> rx.Component:
     return rx.alert_dialog.root(
         rx.alert_dialog.content(
-            rx.alert_dialog.title(SessionPageState.confirm_title),
-            rx.alert_dialog.description(SessionPageState.confirm_text),
+            rx.alert_dialog.title(T["confirm." + SessionPageState.confirm_action + ".title"]),
+            rx.alert_dialog.description(T["confirm." + SessionPageState.confirm_action + ".text"]),
             rx.flex(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",
+                rx.alert_dialog.cancel(rx.button(T["session.cancel"], variant="soft", color_scheme="gray",
                                                  on_click=SessionPageState.cancel_confirm)),
-                rx.alert_dialog.action(rx.button("Confirm", id="confirm", on_click=SessionPageState.confirm,
+                rx.alert_dialog.action(rx.button(T["session.confirm"], id="confirm", on_click=SessionPageState.confirm,
                                                  color_scheme=rx.cond(SessionPageState.confirm_action == "delete", "red", "grass"))),
                 gap="3",
                 justify="end",
@@ -56,10 +59,10 @@ def confirm_dialog() -> rx.Component:
 
 def connected_view() -> rx.Component:
     return rx.data_list.root(
-        rx.data_list.item(rx.data_list.label("Number"),
+        rx.data_list.item(rx.data_list.label(T["session.number"]),
                           rx.data_list.value(rx.text(_card.phone, id="session-phone", weight="bold"))),
-        rx.data_list.item(rx.data_list.label("Name on WhatsApp"), rx.data_list.value(_card.push_name)),
-        rx.data_list.item(rx.data_list.label("Connected"),
+        rx.data_list.item(rx.data_list.label(T["session.push_name"]), rx.data_list.value(_card.push_name)),
+        rx.data_list.item(rx.data_list.label(T["session.connected_since"]),
                           rx.data_list.value(rx.moment(_card.connected_at, from_now=True))),
     )
 
@@ -71,9 +74,9 @@ def state_view() -> rx.Component:
         ("starting", pairing_view()),
         ("creating", pairing_view()),
         ("connected", connected_view()),
-        ("failed", rx.callout(rx.cond(_card.last_error != "", _card.last_error, "WAHA gave up on this session."),
+        ("failed", rx.callout(rx.cond(_card.last_error != "", _card.last_error, T["session.failed"]),
                               icon="circle-x", color_scheme="red", width="100%")),
-        rx.text("This session is stopped. Start it again to reconnect.", color_scheme="gray"),
+        rx.text(T["session.stopped"], color_scheme="gray"),
     )
 
 
@@ -92,9 +95,9 @@ def timeline_item(item: TimelineItem) -> rx.Component:
 def not_found_view() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Session not found", size="5"),
-            rx.text("There is no session at this address, or it is not yours.", color_scheme="gray"),
-            rx.link("Back to your sessions", href="/", underline="always"),
+            rx.heading(T["session.not_found_title"], size="5"),
+            rx.text(T["session.not_found_text"], color_scheme="gray"),
+            rx.link(T["session.back"], href="/", underline="always"),
             spacing="2",
         ),
         id="not-found",
@@ -105,14 +108,14 @@ def not_found_view() -> rx.Component:
 @template(route="/sessions/[session_id]", title="Session", on_load=SessionPageState.load)
 def session_page() -> rx.Component:
     return rx.vstack(
-        rx.link(rx.hstack(rx.icon("arrow-left", size=16), rx.text("All sessions", size="2"), align="center"),
+        rx.link(rx.hstack(rx.icon("arrow-left", size=16), rx.text(T["session.all"], size="2"), align="center"),
                 href="/", color_scheme="gray"),
         rx.cond(
             _known,
             rx.vstack(
                 rx.flex(
                     rx.vstack(
-                        rx.heading(rx.cond(_card.label != "", _card.label, "Untitled session"), size="6"),
+                        rx.heading(rx.cond(_card.label != "", _card.label, T["dashboard.untitled"]), size="6"),
                         # A long id breaks rather than pushing the page wider than a phone.
                         rx.text(_card.id, size="1", color_scheme="gray", font_family="monospace",
                                 word_break="break-all"),
@@ -131,7 +134,7 @@ def session_page() -> rx.Component:
                 confirm_dialog(),
                 rx.card(
                     rx.vstack(
-                        rx.heading("Recent activity", size="3"),
+                        rx.heading(T["session.activity"], size="3"),
                         rx.cond(
                             UserFeed.timelines.contains(SessionPageState.session_id),
                             rx.foreach(UserFeed.timelines[SessionPageState.session_id], timeline_item),

@@ -21,6 +21,7 @@ import reflex as rx
 from wahaweb.core.activity import ActivityFilter, ActivityItem
 from wahaweb.core.errors import CoreError
 from wahaweb.core.models import User
+from wahaweb.i18n import error_text
 from wahaweb.state.admin import AdminState
 from wahaweb.state.context import app_core
 from wahaweb.state.guard import guarded
@@ -73,7 +74,7 @@ class ActivityState(AdminState):
                 page = await core.admin.activity(user, self._filter(), page=self.activity_page, per_page=PER_PAGE)
             actions = await core.admin.activity_actions(user)
         except CoreError as exc:
-            self.admin_notice = str(exc)
+            self.admin_notice = error_text(self.lang, exc)
             return
         self.activity = [ActivityRow.of(item) for item in page.items]
         self.activity_total, self.activity_pages = page.total, page.pages

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from urllib.parse import urlencode
 
 import reflex as rx
 
 from wahaweb.core.errors import CoreError
 from wahaweb.core.models import User
+from wahaweb.i18n import error_text
+from wahaweb.settings import EMBEDDED_PUBLIC_URL, get_settings
 from wahaweb.state.auth import AuthState
 from wahaweb.state.context import app_core
 from wahaweb.state.guard import guarded
@@ -33,6 +36,9 @@ class AdminState(AuthState):
     plans: list[str] = []
     metrics_text: str = ""
     admin_notice: str = ""
+    #: The one-time reset link made last (for `reset_link_email`); shown to this admin only.
+    reset_link: str = ""
+    reset_link_email: str = ""
 
     @rx.event
     @guarded(admin=True)
@@ -56,31 +62,55 @@ class AdminState(AuthState):
         m = await core.admin.metrics(user)
         p50 = f"{m.create_ms_p50:.0f}" if m.create_ms_p50 is not None else "–"
         p95 = f"{m.create_ms_p95:.0f}" if m.create_ms_p95 is not None else "–"
-        self.metrics_text = f"session creation p50 {p50} ms, p95 {p95} ms over the last {m.sample} creates"
+        self.metrics_text = self._say("admin.metrics", p50=p50, p95=p95, sample=m.sample)
 
     async def _do(self, user: User, fn, *args, done: str):
+        """Run an admin action; `done` is the catalogue key of the success toast."""
         try:
             await fn(user, *args)
         except CoreError as exc:
-            self.admin_notice = str(exc)
-            return rx.toast.error(str(exc))
+            self.admin_notice = error_text(self.lang, exc)
+            return rx.toast.error(self.admin_notice)
         self.admin_notice = ""
         await self._reload(user)
-        return rx.toast.success(done)
+        return rx.toast.success(self._say(done))
 
     @rx.event
     @guarded(admin=True)
     async def set_plan(self, user: User, user_id: int, plan: str):
         core = app_core()
         return await self._do(user, core.admin.set_plan, user_id, None if plan == NO_PLAN else plan,
-                              done="Plan changed.")
+                              done="admin.plan_changed")
 
     @rx.event
     @guarded(admin=True)
     async def set_active(self, user: User, user_id: int, active: bool):
         core = app_core()
         result = await self._do(user, core.admin.set_active, user_id, active,
-                                done="Account enabled." if active else "Account disabled and signed out.")
+                                done="admin.enabled" if active else "admin.disabled")
         if not active and not self.admin_notice:
             await silence_feed(core, user_id)
         return result
+
+    @rx.event
+    @guarded(admin=True)
+    async def make_reset_link(self, user: User, user_id: int):
+        """A one-time password reset link for `user_id`, shown to this admin (core audits it)."""
+        core = app_core()
+        try:
+            token = await core.passwords.create_reset_link(user, user_id)
+        except CoreError as exc:
+            self.admin_notice = error_text(self.lang, exc)
+            return rx.toast.error(self.admin_notice)
+        self.admin_notice = ""
+        self.reset_link = f"{self._origin()}/reset?{urlencode({'token': token})}"
+        self.reset_link_email = await core.accounts.email_of(user_id)
+        return rx.toast.success(self._say("admin.reset_link_made"))
+
+    def _origin(self) -> str:
+        """Where the user opens the link: the origin this admin's browser reached us on (the
+        websocket handshake's Origin, which the access rules already pinned to our own), else
+        WAHAWEB_PUBLIC_URL (not the made-up host the embedded simulator posts to)."""
+        origin = (self.router.headers.origin or "").rstrip("/")
+        configured = (get_settings().public_url or "").rstrip("/")
+        return origin or ("" if configured == EMBEDDED_PUBLIC_URL else configured)

@@ -15,11 +15,11 @@ import reflex as rx
 from reflex.state import BaseState
 
 from wahaweb.api.auth import COOKIE_NAME, safe_next
-from wahaweb.api.messages import message_for
 from wahaweb.core.accounts import hash_token
 from wahaweb.core.errors import AuthError
 from wahaweb.core.models import User
 from wahaweb.core.sessions.access import Overview
+from wahaweb.i18n import catalog, message_text, negotiate, supported
 from wahaweb.state.context import app_core
 from wahaweb.state.guard import public
 
@@ -63,15 +63,37 @@ def _page_states() -> list[type[BaseState]]:
     return found
 
 
-class AuthState(rx.State):
-    """Base of every signed-in page state."""
+def browser_language(state: rx.State) -> str:
+    """The language the browser asks for (its Accept-Language header, read server side)."""
+    return negotiate(state.router.headers.accept_language)
 
+
+class AuthState(rx.State):
+    """Base of every signed-in page state, and the holder of this tab's language.
+
+    `lang` is per tab: the user's saved choice, else the browser's Accept-Language. Components
+    read their words as `AuthState.t["key"]` (the catalogue of `lang`), so switching the
+    language re-renders every page with the same element ids.
+    """
+
+    lang: str = "en"
     email: str = ""
     is_admin: bool = False
     signed_in: bool = False
     denied: bool = False
     #: The user's numeric id lives only on the server.
     _user_id: int | None = None
+
+    @rx.var
+    def t(self) -> dict[str, str]:
+        """The words of this tab's language, by key (see `wahaweb/locale`)."""
+        return catalog(self.lang)
+
+    def _say(self, key: str, **params: object) -> str:
+        """One string in this tab's language (for toasts and notices set by handlers)."""
+        from wahaweb.i18n import text
+
+        return text(self.lang, key, **params)
 
     async def _guard_user(self, *, admin: bool) -> tuple[User | None, object]:
         """For the guard: the cookie's user, or None and what to send back instead."""
@@ -82,9 +104,10 @@ class AuthState(rx.State):
             # This tab's state was filled for someone else (a client token reused with another
             # cookie): wipe it before anything runs as the new user.
             await self._wipe_tab()
+        self.lang = supported(user.language) or browser_language(self)
         if admin and not user.is_admin:
             self.denied = True
-            return None, rx.toast.error("Only an administrator can do that.")
+            return None, rx.toast.error(self._say("error.admin_only"))
         self._user_id = user.id
         self.email = user.email
         self.is_admin = user.is_admin
@@ -141,20 +164,38 @@ class AuthFormState(rx.State):
     """The sign-in and sign-up forms: messages come back as codes in the query string."""
 
     error: str = ""
+    #: A success message (the password was reset), shown above the sign-in form.
+    info: str = ""
     field: str = ""
     email_value: str = ""
     next_path: str = "/"
+    #: /reset only: the one-time token from the link, and whether it still works.
+    reset_token: str = ""
+    reset_valid: bool = False
 
     @rx.event
     @public
     async def load(self):
         params = self.router.url.query_parameters
+        lang = browser_language(self)
+        (await self.get_state(AuthState)).lang = lang
         # Only known codes are shown: a crafted ?error= link cannot put words on our page.
-        self.error = message_for(params.get("error", ""), params.get("wait"))
-        self.field = params.get("field", "") if params.get("field", "") in ("email", "password") else ""
+        wait = params.get("wait", "")
+        self.error = message_text(lang, params.get("error", ""), int(wait) if wait.isdigit() and len(wait) < 6 else None)
+        self.info = catalog(lang).get("auth.reset_done", "") if params.get("done") == "reset" else ""
+        self.field = params.get("field", "") if params.get("field", "") in ("email", "password", "new") else ""
         self.email_value = params.get("email", "")[:254]
         self.next_path = safe_next(params.get("next"))
+        if self.router.url.path.rstrip("/") == "/reset":
+            return await self._load_reset(lang, params.get("token", "")[:128])
         # Already signed in: nothing to do here.
         if await cookie_user(self) is None:
             return None
         return rx.redirect(self.next_path, replace=True)
+
+    async def _load_reset(self, lang: str, token: str) -> None:
+        """The reset page works signed in or out; a dead link says so before the form is filled."""
+        self.reset_token = token
+        self.reset_valid = await app_core().passwords.link_is_valid(token)
+        if not self.reset_valid and not self.error:
+            self.error = message_text(lang, "reset_link_invalid")

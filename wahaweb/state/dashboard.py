@@ -15,6 +15,7 @@ import reflex as rx
 from wahaweb.core.errors import CoreError
 from wahaweb.core.models import User
 from wahaweb.core.sessions import MAX_LABEL_LENGTH
+from wahaweb.i18n import error_text
 from wahaweb.settings import get_settings
 from wahaweb.state.auth import AuthState
 from wahaweb.state.context import app_core
@@ -56,8 +57,8 @@ class DashboardState(AuthState):
         try:
             row = await app_core().sessions.reserve(user, self.label)
         except CoreError as exc:
-            self.notice = str(exc)
-            return rx.toast.error(str(exc), duration=6000)
+            self.notice = error_text(self.lang, exc)
+            return rx.toast.error(self.notice, duration=6000)
         finally:
             self.creating = False
             self._last_create = time.monotonic()

@@ -97,10 +97,14 @@ def _is_background(state: Any) -> bool:
     return isinstance(state, StateProxy)
 
 
-def _refusal():
+def _refusal(state: Any = None):
+    """The toast for arguments that do not fit, in the tab's language when it has one."""
     import reflex as rx
 
-    return rx.toast.error(REFUSED_ARGUMENTS)
+    from wahaweb.i18n import text
+
+    lang = getattr(state, "lang", None) if state is not None and hasattr(type(state), "lang") else None
+    return rx.toast.error(text(lang, "error.bad_arguments") if isinstance(lang, str) else REFUSED_ARGUMENTS)
 
 
 def _wrap(fn: Callable, access: str) -> Callable:
@@ -121,7 +125,7 @@ def _wrap(fn: Callable, access: str) -> Callable:
                 check_arguments(signature, types, args, kwargs)
             except BadArguments as exc:
                 logger.warning("refused %s: %s", name, exc)
-                yield _refusal()
+                yield _refusal(self)
                 return
             if not inject:
                 async for item in fn(self, *args, **kwargs):
@@ -139,7 +143,7 @@ def _wrap(fn: Callable, access: str) -> Callable:
                 check_arguments(signature, types, args, kwargs)
             except BadArguments as exc:
                 logger.warning("refused %s: %s", name, exc)
-                return _refusal()
+                return _refusal(self)
             if not inject:
                 result = fn(self, *args, **kwargs)
                 return await result if inspect.isawaitable(result) else result

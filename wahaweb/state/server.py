@@ -13,6 +13,7 @@ import reflex as rx
 
 from wahaweb.core.errors import RateLimited
 from wahaweb.core.models import User
+from wahaweb.i18n import error_text
 from wahaweb.settings import get_settings
 from wahaweb.state.auth import AuthState
 from wahaweb.state.context import app_core
@@ -54,7 +55,7 @@ class ServerState(AuthState):
         try:
             await core.limiter.hit("status", f"user:{user.id}")
         except RateLimited as exc:
-            return rx.toast.error(str(exc))
+            return rx.toast.error(error_text(self.lang, exc))
         await self._show(user, max_age=REFRESH_PROBE_MAX_AGE_S)
         return None
 

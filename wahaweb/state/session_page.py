@@ -13,18 +13,15 @@ import reflex as rx
 
 from wahaweb.core.errors import CoreError
 from wahaweb.core.models import User
+from wahaweb.i18n import error_text
 from wahaweb.state.auth import AuthState
 from wahaweb.state.context import app_core
 from wahaweb.state.feed import UserFeed, qr_card
 from wahaweb.state.guard import guarded
 
-#: Actions that ask for confirmation first, with the dialog's wording.
-CONFIRMATIONS = {
-    "stop": ("Stop this session?", "WhatsApp stays linked; you can start it again later."),
-    "restart": ("Restart this session?", "It reconnects to WhatsApp; this takes a few seconds."),
-    "logout": ("Log out this number?", "The phone is unlinked. You will need to scan a new QR code."),
-    "delete": ("Delete this session?", "It is removed from WAHA and from your list. This cannot be undone."),
-}
+#: Actions that ask for confirmation first; the dialog's wording is `confirm.<action>.title/text`
+#: in the catalogues.
+CONFIRMATIONS = frozenset({"stop", "restart", "logout", "delete"})
 Action = Callable[[User, str], Awaitable[object]]
 
 
@@ -36,14 +33,6 @@ class SessionPageState(AuthState):
     confirm_action: str = ""
     pairing_phone: str = ""
     pairing_code: str = ""
-
-    @rx.var
-    def confirm_title(self) -> str:
-        return CONFIRMATIONS.get(self.confirm_action, ("", ""))[0]
-
-    @rx.var
-    def confirm_text(self) -> str:
-        return CONFIRMATIONS.get(self.confirm_action, ("", ""))[1]
 
     @rx.event
     @guarded
@@ -93,7 +82,7 @@ class SessionPageState(AuthState):
             return None
         refused = await self._run(user, action, confirmed[action])
         if refused is None and action == "delete":
-            return [rx.redirect("/"), rx.toast.success("Session deleted.")]
+            return [rx.redirect("/"), rx.toast.success(self._say("session.deleted"))]
         return refused
 
     # ----------------------------------------------------------- actions
@@ -118,8 +107,8 @@ class SessionPageState(AuthState):
         try:
             await action(user, self.session_id)
         except CoreError as exc:
-            self.notice = str(exc)
-            return rx.toast.error(str(exc), duration=6000)
+            self.notice = error_text(self.lang, exc)
+            return rx.toast.error(self.notice, duration=6000)
         finally:
             self.busy = ""
         return None
@@ -132,8 +121,8 @@ class SessionPageState(AuthState):
         try:
             await app_core().live.manual_refresh(user, self.session_id)
         except CoreError as exc:
-            self.notice = str(exc)
-            return rx.toast.error(str(exc), duration=6000)
+            self.notice = error_text(self.lang, exc)
+            return rx.toast.error(self.notice, duration=6000)
         return None
 
     @rx.event
@@ -149,6 +138,6 @@ class SessionPageState(AuthState):
             self.pairing_code = await app_core().sessions.request_pairing_code(user, self.session_id,
                                                                                self.pairing_phone)
         except CoreError as exc:
-            self.notice = str(exc)
-            return rx.toast.error(str(exc), duration=6000)
+            self.notice = error_text(self.lang, exc)
+            return rx.toast.error(self.notice, duration=6000)
         return None

@@ -14,8 +14,12 @@ import reflex as rx
 
 from wahaweb.components.banner import demo_banner, waha_down_banner
 from wahaweb.components.native_form import native_form
+from wahaweb.i18n import LANGUAGES
 from wahaweb.state.auth import AuthState
+from wahaweb.state.language import LanguageState
 from wahaweb.state.server import ServerState
+
+T = AuthState.t
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +33,7 @@ class Page:
 
     def add_to(self, app: rx.App) -> None:
         app.add_page(component=self.component, route=self.route, title=self.title, on_load=self.on_load)
+
 
 #: A page restored from the back/forward cache after sign-out must not show private data:
 #: reload it, and the server decides again what it may show.
@@ -46,23 +51,45 @@ _COUNTDOWNS = rx.script(
 )
 
 
-def _nav_link(text: str, href: str, id_: str) -> rx.Component:
+def _nav_link(text: rx.Var, href: str, id_: str) -> rx.Component:
     return rx.link(text, href=href, id=id_, size="2", weight="medium", color_scheme="gray", high_contrast=True)
+
+
+def language_switch() -> rx.Component:
+    """A native <select>: one change event carries the code; remembered on the account."""
+    return rx.el.select(
+        *[rx.el.option(name, value=code) for code, name in LANGUAGES.items()],
+        id="language-switch",
+        value=AuthState.lang,
+        on_change=LanguageState.set_language,
+        aria_label=T["nav.language"],
+        font_size="0.85em",
+        padding="0.2em 0.3em",
+        border_radius="6px",
+        border=f"1px solid {rx.color('gray', 7)}",
+        background=rx.color("gray", 1),
+        color=rx.color("gray", 12),
+    )
 
 
 def _account_menu() -> rx.Component:
     return rx.cond(
         AuthState.signed_in,
         rx.hstack(
-            _nav_link("Sessions", "/", "nav-dashboard"),
-            rx.cond(AuthState.is_admin, _nav_link("Admin", "/admin", "nav-admin")),
+            _nav_link(T["nav.sessions"], "/", "nav-dashboard"),
+            rx.cond(AuthState.is_admin, _nav_link(T["nav.admin"], "/admin", "nav-admin")),
+            _nav_link(T["nav.account"], "/account", "nav-account"),
             rx.text(AuthState.email, size="2", color_scheme="gray", display=["none", "none", "block"]),
+            language_switch(),
             native_form(
-                rx.button("Sign out", id="logout", type="submit", variant="soft", color_scheme="gray", size="2", white_space="nowrap"),
+                rx.button(T["nav.sign_out"], id="logout", type="submit", variant="soft", color_scheme="gray", size="2", white_space="nowrap"),
                 action="/api/auth/logout",
                 method="post",
             ),
-            spacing="4",
+            # On a phone the menu wraps under the logo instead of widening the page.
+            wrap="wrap",
+            justify="end",
+            spacing="3",
             align="center",
         ),
     )
@@ -73,7 +100,7 @@ def _header() -> rx.Component:
         rx.link(
             rx.hstack(
                 rx.image(src="/logo.svg", alt="", width="22px", height="22px", id="app-logo"),
-                rx.heading("wahaweb", size="5", weight="bold"),
+                rx.heading(T["app.name"], size="5", weight="bold"),
                 align="center",
                 spacing="2",
             ),
@@ -84,8 +111,9 @@ def _header() -> rx.Component:
         ),
         rx.spacer(),
         _account_menu(),
-        rx.color_mode.button(size="2", variant="ghost", aria_label="Toggle light and dark mode"),
+        rx.color_mode.button(size="2", variant="ghost", aria_label=T["nav.color_mode"]),
         align="center",
+        wrap="wrap",
         spacing="4",
         width="100%",
         padding_x=["1em", "1.5em"],
@@ -112,11 +140,14 @@ def template(
                 rx.cond(ServerState.demo_mode, demo_banner()),
                 rx.cond(ServerState.checked & ~ServerState.reachable, waha_down_banner()),
                 rx.container(body(), size="3", padding_x=["0.75em", "1em"], padding_y="1.5em"),
+                # Screen readers pronounce the page in the language it is written in.
+                lang=AuthState.lang,
                 min_height="100vh",
                 background=rx.color("gray", 2),
             )
 
         return Page(component=page, route=route, title=f"{title} · wahaweb",
+                    # Flat: Reflex refuses a list inside the on_load list (/admin loads two states).
                     on_load=[ServerState.load_mode, *(on_load if isinstance(on_load, list) else [on_load])])
 
     return decorator
