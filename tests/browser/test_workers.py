@@ -131,11 +131,14 @@ def _db_rows(schema: str) -> dict[str, str]:
 
 def test_three_workers_one_user_live_everywhere_and_the_lease_moves_on(cluster, browser):
     base_url, sim_url, redis_url, schema = cluster
+    # The install's first account is its admin (no plan); the customer under test is on Free (1 session).
+    sign_in_cookie(base_url, new_email("operator"), PASSWORD, register=True)
     context = browser.new_context(viewport={"width": 1100, "height": 800})
     first = context.new_page()
     email = register(first, base_url, new_email("workers"))
     # Open tabs of the same user until three different workers serve them.
     tabs, workers = [first], {_worker_of(first)}
+    first_plan = first.get_attribute("#plan-usage", "data-plan")
     for _ in range(20):
         if len(workers) >= WORKERS:
             break
@@ -192,6 +195,7 @@ def test_three_workers_one_user_live_everywhere_and_the_lease_moves_on(cluster, 
     context.close()
 
     # 20 creates at once from raw clients (workers at random): the Free plan's 1 session holds.
+    assert first_plan == "Free"
     cookie = sign_in_cookie(base_url, email, PASSWORD)
     clients = [RawClient(base_url, cookie=cookie).connect() for _ in range(20)]
     from tests.browser.test_protocol import _named
