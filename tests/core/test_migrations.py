@@ -17,7 +17,7 @@ from wahaweb.core.db import Database
 from wahaweb.core.migrate import downgrade_engine, upgrade_engine
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"alembic_version", "app_setting", "audit_event", "auth_token", "plan", "users", "wa_session"}
+TABLES = {"alembic_version", "app_setting", "audit_event", "auth_token", "plan", "users", "wa_session", "waha_server"}
 PLANS = [("Free", 1), ("Basic", 3), ("Pro", 10), ("Enterprise", 50)]
 
 
@@ -28,7 +28,7 @@ async def _check_schema(db: Database) -> None:
         plans = (await conn.execute(sa.text("SELECT name, session_limit FROM plan ORDER BY session_limit"))).all()
         assert [tuple(p) for p in plans] == PLANS
         version = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar_one()
-        assert version == "0001"
+        assert version == "0003_waha_servers"
         # The committed migrations match the models exactly.
         diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), SQLModel.metadata))
         assert diff == [], f"models and migrations differ: {diff}"
