@@ -41,12 +41,13 @@ from wahaweb.core.migrate import upgrade_engine
 from wahaweb.core.models import AppSetting
 from wahaweb.core.ratelimit import RateLimiter, RateLimits
 from wahaweb.core.servers import ServerRegistry
+from wahaweb.core.servers.admin import ServerAdmin
 from wahaweb.core.sessions import SessionService
 from wahaweb.core.telemetry import server_label, session_counts
 from wahaweb.observability.metrics import Metrics
 from wahaweb.settings import Settings
 from wahaweb.waha import WahaClient
-from wahaweb.waha.errors import WahaError
+from wahaweb.waha.errors import WahaError, WahaUnavailable
 
 logger = logging.getLogger("wahaweb.core")
 
@@ -158,6 +159,9 @@ class Core:
         self.webhooks = WebhookVerifier(self.webhook_secret)
         self.live = StatusEngine.from_core(self, **(live_options or {}))
         self.sessions.observer = self.live  # what the service writes reaches pages through the engine
+        #: The operator's server panel (admins only; every change audited; the engine follows).
+        self.server_admin = ServerAdmin(self.servers, self.accounts, self.audit,
+                                        on_change=lambda: self.live.servers_changed())
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -251,6 +255,7 @@ class Core:
         await upgrade_engine(self.db.engine)
         await self.servers.seed_default(self.settings.effective_waha_url, self.settings.effective_waha_api_key,
                                         capacity=self.settings.default_server_capacity)
+        await self.servers.probe_at_start(timeout=10.0)
 
     # ------------------------------------------------------------ facilities
     @property
@@ -310,18 +315,19 @@ class Core:
         except WahaError as exc:
             info = ServerInfo(embedded=self.embedded, url=url, reachable=False, error=str(exc),
                               latency_ms=round((time.perf_counter() - started) * 1000, 1))
-            await self._record_probe(None, info)
+            await self._record_probe(None, info, answered=not isinstance(exc, WahaUnavailable))
             return info
         info = ServerInfo(embedded=self.embedded, url=url, reachable=True, version=version.version,
                           tier=version.tier, engine=version.engine,
                           latency_ms=round((time.perf_counter() - started) * 1000, 1))
-        await self._record_probe(version, info)
+        await self._record_probe(version, info, answered=True)
         return info
 
-    async def _record_probe(self, version: Any, info: ServerInfo) -> None:
+    async def _record_probe(self, version: Any, info: ServerInfo, *, answered: bool) -> None:
         """The panel's probe is the default server's probe (placement reads it from the row)."""
         try:
-            await self.servers.record_default_probe(version, error=info.error, latency_ms=info.latency_ms)
+            await self.servers.record_default_probe(version, error=info.error, latency_ms=info.latency_ms,
+                                                    answered=answered)
         except Exception:  # noqa: BLE001 - the panel still shows what WAHA said
             logger.exception("could not store the probe of the default WAHA server")
 

@@ -23,7 +23,7 @@ from wahaweb.core.models import AppSetting, WahaServer, WaSession
 from wahaweb.core.telemetry import server_label
 from wahaweb.core.servers.crypto import STORED_KEY_SETTING, KeyBox, generate_secret
 from wahaweb.waha import WahaClient
-from wahaweb.waha.errors import WahaError
+from wahaweb.waha.errors import WahaError, WahaUnavailable
 from wahaweb.waha.models import ServerVersion
 
 logger = logging.getLogger("wahaweb.core.servers")
@@ -179,23 +179,27 @@ class ServerRegistry:
         client = await self.client_for(server_id)
         started = time.perf_counter()
         version: ServerVersion | None = None
-        error = None
+        error, answered = None, True
         try:
             version = await client.server_version()
         except WahaError as exc:
-            error = str(exc)
+            # A 401 or 404 is a misconfigured server, not a down one: creates still go there and
+            # fail with WAHA's own clear message instead of a vague "no capacity".
+            error, answered = str(exc), not isinstance(exc, WahaUnavailable)
         latency = round((time.perf_counter() - started) * 1000, 1)
-        return await self.record_probe(server_id, version, error=error, latency_ms=latency)
+        return await self.record_probe(server_id, version, error=error, latency_ms=latency, answered=answered)
 
     async def record_probe(self, server_id: int, version: ServerVersion | None, *, error: str | None = None,
-                           latency_ms: float | None = None) -> WahaServer | None:
+                           latency_ms: float | None = None, answered: bool | None = None) -> WahaServer | None:
+        """Store a probe; `answered` (default: a version came back) is what placement calls reachable."""
+        reachable = version is not None if answered is None else answered
         async with self.db.transaction() as s:
             row = await s.get(WahaServer, server_id)
             if row is None:
                 return None
-            if row.reachable is not False and version is None:
+            if row.reachable is not False and not reachable:
                 logger.warning("WAHA server %s unreachable: %s", row.name, error)
-            row.reachable = version is not None
+            row.reachable = reachable
             row.error = error
             row.latency_ms = latency_ms
             row.probed_at = self.clock()
@@ -221,13 +225,25 @@ class ServerRegistry:
         await self.probe_all(only_unprobed=True)
         self._all_probed = True
 
+    async def probe_at_start(self, timeout: float) -> None:
+        """Start-up: probe every server once (bounded), so the first create places knowing tiers."""
+        try:
+            await asyncio.wait_for(self.probe_all(), timeout)
+            self._all_probed = True
+        except TimeoutError:
+            logger.warning("WAHA servers did not all answer the start-up probe within %.0f s", timeout)
+
+    def servers_added(self) -> None:
+        """A server was added in this process: the next create probes it first."""
+        self._all_probed = False
+
     async def record_default_probe(self, version: ServerVersion | None, *, error: str | None,
-                                   latency_ms: float | None) -> None:
+                                   latency_ms: float | None, answered: bool | None = None) -> None:
         """The server panel's probe of `core.waha` is the default server's probe too."""
         async with self.db.session() as s:
             row = (await s.exec(select(WahaServer).where(WahaServer.name == DEFAULT_SERVER))).first()
         if row is not None and row.id is not None:
-            await self.record_probe(row.id, version, error=error, latency_ms=latency_ms)
+            await self.record_probe(row.id, version, error=error, latency_ms=latency_ms, answered=answered)
 
     async def mark_reachable(self, server_id: int, reachable: bool, error: str | None = None) -> None:
         """What a list poll learnt about a server (cheaper than a probe; keeps placement honest)."""
