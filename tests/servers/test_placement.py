@@ -97,12 +97,16 @@ async def test_a_down_server_receives_nothing_its_sessions_show_unreachable_then
     assert row.status in ("starting", "pairing")  # kept: not failed, not deleted
     mine = [c for c in notices if c.session_id == on_c.id]
     assert [(c.status, c.detail) for c in mine] == [(row.status, "server unreachable")]
+    page = await farm.core.sessions.overview(farm.admin)  # a page load shows it too
+    assert page.note(row) == "server unreachable"
+    assert {page.note(item.session) for item in page.everyone if item.session.id != row.id} == {""}
     farm.sims["c"].clear_faults()
     notices.clear()
     await farm.core.live.tick()
     back = [c for c in notices if c.session_id == on_c.id]
     assert back and back[0].detail is None
     assert (await farm.core.servers.get(farm.ids["c"])).reachable is True
+    assert (await farm.core.sessions.overview(farm.admin)).note(row) == ""
     assert (await farm.core.sessions.get_row(on_c.id)).status in ("starting", "pairing")
 
 

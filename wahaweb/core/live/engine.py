@@ -37,7 +37,6 @@ from wahaweb.core.clock import Clock
 from wahaweb.core.constants import META_SESSION_ID
 from wahaweb.core.errors import NotFound
 from wahaweb.core.live.lease import WatcherLease, make_lease, server_key
-from wahaweb.core.live.servers import SERVER_UNREACHABLE, rebuild_watched
 from wahaweb.core.live.notify import QR, REMOVED, STATUS, LiveChange, Notifier, QrState
 from wahaweb.core.live.qr import (
     WAHA_QR_LIFETIMES,
@@ -45,6 +44,7 @@ from wahaweb.core.live.qr import (
     QrCache,
     rotation_from_statuses,
 )
+from wahaweb.core.live.servers import SERVER_UNREACHABLE, rebuild_watched
 from wahaweb.core.live.webhook import WebhookEvent
 from wahaweb.core.models import User, WaSession
 

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from wahaweb.core.clock import UTC
-from wahaweb.core.constants import MAX_WEBHOOK_BYTES, META_SESSION_ID
+from wahaweb.core.constants import MAX_WEBHOOK_BYTES
 
 logger = logging.getLogger("wahaweb.core.live")
 

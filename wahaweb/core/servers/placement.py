@@ -48,8 +48,8 @@ async def load_by_server(s: AsyncSession) -> dict[int, tuple[int, int]]:
     """server id -> (sessions placed there, of which creating/starting/pairing)."""
     pairing = sa.func.sum(sa.case((col(WaSession.status).in_(PAIRING_NOW), 1), else_=0))
     rows = await s.exec(select(WaSession.server_id, sa.func.count(), pairing)  # type: ignore[call-overload]
-                        .where(col(WaSession.server_id).is_not(None)).group_by(WaSession.server_id))
-    return {int(sid): (int(total), int(busy or 0)) for sid, total, busy in rows.all()}
+                        .where(col(WaSession.server_id).is_not(None)).group_by(col(WaSession.server_id)))
+    return {int(sid or 0): (int(total), int(busy or 0)) for sid, total, busy in rows.all()}
 
 
 def eligible(server: WahaServer) -> bool:
@@ -70,10 +70,11 @@ async def servers_with_load(s: AsyncSession) -> tuple[list[WahaServer], dict[int
     pairing = sa.func.sum(sa.case((col(WaSession.status).in_(PAIRING_NOW), 1), else_=0))
     stmt = (select(WahaServer, sa.func.count(col(WaSession.id)), pairing)  # type: ignore[call-overload]
             .outerjoin(WaSession, col(WaSession.server_id) == col(WahaServer.id)).group_by(col(WahaServer.id)))
-    servers, loads = [], {}
+    servers: list[WahaServer] = []
+    loads: dict[int, tuple[int, int]] = {}
     for server, total, busy in (await s.exec(stmt)).all():
         servers.append(server)
-        loads[server.id] = (int(total), int(busy or 0))
+        loads[server.id or 0] = (int(total), int(busy or 0))
     return servers, loads
 
 
@@ -93,5 +94,6 @@ async def place(s: AsyncSession, session_id: str, *, dialect: str) -> Placement:
                 continue
             server = locked
         name = CORE_ONLY_NAME if single_session(server) else session_id
+        assert server.id is not None
         return Placement(server_id=server.id, server_name=server.name, waha_name=name)
     raise NoCapacity()

@@ -20,8 +20,8 @@ from sqlmodel import col, select
 from wahaweb.core.clock import Clock, utcnow
 from wahaweb.core.db import Database
 from wahaweb.core.models import AppSetting, WahaServer, WaSession
-from wahaweb.core.telemetry import server_label
 from wahaweb.core.servers.crypto import STORED_KEY_SETTING, KeyBox, generate_secret
+from wahaweb.core.telemetry import server_label
 from wahaweb.waha import WahaClient
 from wahaweb.waha.errors import WahaError, WahaUnavailable
 from wahaweb.waha.models import ServerVersion

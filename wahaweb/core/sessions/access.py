@@ -29,7 +29,8 @@ from wahaweb.core.errors import (
     PermissionDenied,
 )
 from wahaweb.core.ids import is_session_id
-from wahaweb.core.models import AuditEvent, User, WaSession
+from wahaweb.core.live.servers import SERVER_UNREACHABLE
+from wahaweb.core.models import AuditEvent, User, WahaServer, WaSession
 from wahaweb.core.plans import Usage, usage
 from wahaweb.core.ratelimit import RateLimiter
 from wahaweb.core.servers import ServerRegistry
@@ -53,6 +54,12 @@ class Overview:
     own: list[WaSession]
     everyone: list[SessionWithOwner] | None
     usage: Usage
+    #: Servers known to be down (their sessions' cards say "server unreachable").
+    unreachable_servers: frozenset[int] = frozenset()
+
+    def note(self, row: WaSession) -> str:
+        """What to show beside the row's status: its server is down, so the status is the last known."""
+        return SERVER_UNREACHABLE if row.server_id in self.unreachable_servers else ""
 
     def visible(self, session_id: str) -> WaSession | None:
         """The session if this actor may open it (own; admins: any), else None (as if missing)."""
@@ -181,7 +188,9 @@ class SessionAccess:
                     .order_by(col(WaSession.created_at).desc(), col(WaSession.id).desc()))
                 everyone = [SessionWithOwner(session=row, owner_email=email) for row, email in rows]
             meter = await usage(s, user, self.default_session_limit)
-        return Overview(user=user, own=own, everyone=everyone, usage=meter)
+            down = frozenset((await s.exec(select(WahaServer.id).where(col(WahaServer.reachable).is_(False)))).all())
+        return Overview(user=user, own=own, everyone=everyone, usage=meter,
+                        unreachable_servers=frozenset(i for i in down if i is not None))
 
     async def history(self, actor: User | None, session_id: str, limit: int = 50) -> list[AuditEvent]:
         """Audit events of one session, newest first (status changes and actions)."""
@@ -209,8 +218,9 @@ class SessionAccess:
                 return None
             return row
         async with self.db.session() as s:
-            stmt = select(WaSession).where(sa.or_(WaSession.waha_name == waha_name,
-                                                  sa.and_(col(WaSession.waha_name).is_(None), WaSession.id == waha_name)))
+            stmt = select(WaSession).where(sa.or_(col(WaSession.waha_name) == waha_name,
+                                                  sa.and_(col(WaSession.waha_name).is_(None),
+                                                          col(WaSession.id) == waha_name)))
             if server_id is not None:
                 stmt = stmt.where(WaSession.server_id == server_id)
             rows = list(await s.exec(stmt.limit(2)))
