@@ -146,3 +146,21 @@ async def test_removal_refused_while_sessions_remain(make_farm):
     assert [v.name for v in await farm.core.server_admin.list(farm.admin)] == ["default", "b"]
     actions = [e.action for e in await farm.core.admin.recent_audit(farm.admin, limit=50)]
     assert actions.count("server_remove") == 2 and "server_add" in actions
+
+
+async def _fifteen_for_ten(farm) -> None:
+    users = [await farm.user(f"m{i}@example.com") for i in range(15)]
+    results = await asyncio.gather(*(farm.core.sessions.create(u) for u in users), return_exceptions=True)
+    refused = [r for r in results if isinstance(r, NoCapacity)]
+    assert len(refused) == 5 and len(results) - len(refused) == 10, results
+    assert await farm.placed() == {"default": 2, "b": 3, "c": 5}
+    assert [farm.on_waha(n) for n in ("default", "b", "c")] == [2, 3, 5]
+
+
+async def test_fifteen_at_once_for_ten_slots_never_overfill_sqlite(make_farm):
+    await _fifteen_for_ten(await make_farm(CAPACITIES))
+
+
+@pytest.mark.postgres
+async def test_fifteen_at_once_for_ten_slots_never_overfill_postgres(make_farm, pg_url):
+    await _fifteen_for_ten(await make_farm(CAPACITIES, database_url=pg_url))

@@ -66,3 +66,31 @@ async def test_a_key_that_cannot_be_decrypted_stops_the_start_with_a_clear_error
         await Core.create(Settings(**base, secret_key="another secret"),
                           waha_transport=httpx.ASGITransport(app=sim.app))
     await sim.aclose()
+
+
+async def test_no_view_or_log_line_carries_a_server_key(tmp_path, caplog):
+    import dataclasses
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    sim = Simulator(SimulatorConfig(api_key=KEY))
+    second = Simulator(SimulatorConfig(api_key="second-secret-key"))
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'v.db'}", waha_url="http://w.test",
+                        waha_api_key=KEY, public_url=None, webhook_secret="h")
+    core = await Core.create(settings, waha_transport=httpx.ASGITransport(app=sim.app),
+                             server_transports={"http://second.test": httpx.ASGITransport(app=second.app)})
+    try:
+        admin = await core.accounts.register("admin@example.com", "correct horse battery")
+        tested = await core.server_admin.test_connection(admin, "http://second.test", "second-secret-key")
+        assert tested.ok and tested.version
+        await core.server_admin.add(admin, "second", "http://second.test", "second-secret-key", 10)
+        views = await core.server_admin.list(admin)
+        assert [v.reachable for v in views] == [True, True]
+        text = repr([dataclasses.asdict(v) for v in views]) + repr(tested)
+        text += " ".join(e.detail or "" for e in await core.admin.recent_audit(admin, limit=50))
+        text += " ".join(r.getMessage() for r in caplog.records)
+        assert "second-secret-key" not in text and KEY not in text
+    finally:
+        await core.aclose()
+        await sim.aclose()
+        await second.aclose()
