@@ -30,6 +30,12 @@ async def _check_full_and_refusing(farm, rows) -> None:
     assert str(refused.value) == "No capacity right now; the operator has been told."
     assert await farm.core.server_admin.no_capacity_count(farm.admin) == 1
     assert farm.core.telemetry.no_capacity._value.get() == 1
+    text = (await farm.core.telemetry.render()).decode()
+    assert 'wahaweb_no_capacity_total 1.0' in text
+    # The sessions gauge is labelled per WAHA server now.
+    labels = {line.split('server="')[1].split('"')[0] for line in text.splitlines()
+              if line.startswith("wahaweb_sessions{")}
+    assert labels == {"http://a.waha.test", "http://b.waha.test", "http://c.waha.test"}
 
 
 async def test_ten_users_at_once_fill_2_3_5_and_the_eleventh_is_told_sqlite(make_farm, caplog):
