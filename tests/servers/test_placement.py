@@ -129,6 +129,13 @@ async def test_core_2024_server_takes_one_session_named_default(make_farm):
     await farm.core.server_admin.set_draining(farm.admin, farm.ids["default"], False)
     second = await farm.core.sessions.create(await farm.user("two@example.com"))
     assert (second.server_id, second.waha_name) == (farm.ids["default"], second.id)
+    # Webhooks map back by our metadata (WAHA calls it `default`), else by name when unambiguous.
+    sessions = farm.core.sessions
+    assert (await sessions.row_for_event("default", row.id)).id == row.id
+    assert await sessions.row_for_event("default", second.id) is None  # metadata and name disagree
+    assert (await sessions.row_for_event("default")).id == row.id
+    assert (await sessions.row_for_event(second.id)).id == second.id
+    assert await sessions.row_for_event("default", server_id=farm.ids["default"]) is None
     # Actions reach the old server under WAHA's name; the watcher maps its list back by name.
     await farm.core.live.tick()
     farm.sims["old"].scan("default")
