@@ -119,6 +119,11 @@ class Settings:
     #: Bearer token for Prometheus' scrape of /metrics; None turns /metrics off (404).
     metrics_token: str | None = None
 
+    #: Encrypts WAHA servers' API keys at rest; generated and stored in the database when unset.
+    secret_key: str | None = None
+    #: Capacity the `default` server (WAHA_URL, or the embedded simulator) gets when first seeded.
+    default_server_capacity: int = 50
+
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError("WAHAWEB_WORKERS must be at least 1")
@@ -178,6 +183,8 @@ class Settings:
             status_fast_interval=_float(env, "WAHAWEB_STATUS_FAST_INTERVAL", default.status_fast_interval),
             status_slow_interval=_float(env, "WAHAWEB_STATUS_SLOW_INTERVAL", default.status_slow_interval),
             metrics_token=_str(env, "WAHAWEB_METRICS_TOKEN"),
+            secret_key=_str(env, "WAHAWEB_SECRET_KEY"),
+            default_server_capacity=_int(env, "WAHAWEB_DEFAULT_SERVER_CAPACITY", default.default_server_capacity),
         )
 
 

@@ -4,7 +4,7 @@ import reflex as rx
 
 from wahaweb.api.routes import build_api
 from wahaweb.observability.request_ids import RequestIdMiddleware
-from wahaweb.pages import account, admin, dashboard, login, session
+from wahaweb.pages import account, admin, dashboard, login, servers, session
 from wahaweb.state.access import AccessMiddleware
 from wahaweb.state.live import lifespan
 
@@ -18,5 +18,5 @@ app = rx.App(
 app.add_middleware(AccessMiddleware())
 app.register_lifespan_task(lifespan)
 for page in (login.login, login.register, dashboard.dashboard, session.session_page, admin.admin, account.account,
-             account.reset):
+             account.reset, servers.servers_page):
     page.add_to(app)

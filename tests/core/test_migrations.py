@@ -18,8 +18,8 @@ from wahaweb.core.migrate import downgrade_engine, upgrade_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = {"alembic_version", "app_setting", "audit_event", "auth_token", "password_reset", "plan", "users",
-          "wa_session"}
-HEAD = "0002"
+          "wa_session", "waha_server"}
+HEAD = "0003_waha_servers"
 PLANS = [("Free", 1), ("Basic", 3), ("Pro", 10), ("Enterprise", 50)]
 
 

@@ -177,7 +177,9 @@ async def test_waha_down_changes_nothing_then_back_reconciles(make_env):
     assert report.down
     row = await env.row(sid)
     assert row.status == "pairing" and row.last_error is None
-    assert len(env.recorder.changes) == changes_before
+    # One notice per session when the server went down (status kept, canonical detail), none after.
+    notices = env.recorder.changes[changes_before:]
+    assert [(c.status, c.changed, c.detail) for c in notices] == [("pairing", False, "server unreachable")]
     env.sim.clear_faults()
     report = await env.engine.tick()
     assert report.polled and not report.down

@@ -48,17 +48,20 @@ def test_no_handler_takes_a_server_side_object():
 
 
 def test_admin_handlers_are_guarded_as_admin():
-    admin_states = {"AdminState"}
+    admin_states = {"AdminState", "ServersState"}
     for h in handlers():
         if h.state.__name__ in admin_states and h.name != "setvar":
             assert access_of(h.state, h.name) == ADMIN, h.event_name
     assert access_of(next(h.state for h in handlers() if h.state.__name__ == "ServerState"), "refresh") == ADMIN
+    servers = {h.name for h in handlers() if h.state.__name__ == "ServersState" and h.name != "setvar"}
+    assert {"load", "test_connection", "add_server", "set_capacity", "set_draining", "set_enabled",
+            "remove"} <= servers
 
 
 @pytest.mark.parametrize("name", ["load", "set_label", "create_session", "confirm", "request_code", "refresh_qr"])
 def test_customer_handlers_need_a_signed_in_user(name):
-    found = [h for h in handlers() if is_app_state(h.state) and h.name == name and h.state.__name__ != "AdminState"
-             and h.state.__name__ != "AuthFormState"]
+    found = [h for h in handlers() if is_app_state(h.state) and h.name == name
+             and h.state.__name__ not in ("AdminState", "ServersState", "AuthFormState")]
     assert found and all(access_of(h.state, h.name) == USER for h in found)
 
 

@@ -14,7 +14,18 @@ _COLORS = {
 }
 
 
-def status_badge(status: rx.Var[str], *, id: str | None = None, size: str = "2") -> rx.Component:
+def status_badge(status: rx.Var[str], *, id: str | None = None, size: str = "2",
+                 note: rx.Var[str] | None = None) -> rx.Component:
+    """The status; with `note` (e.g. "server unreachable": the status is the last one known) beside it."""
+    badge = _badge(status, id=id, size=size)
+    if note is None:
+        return badge
+    return rx.hstack(badge, rx.cond(note != "", rx.badge(note, color_scheme="orange", variant="outline", size=size,
+                                                         radius="full", custom_attrs={"data-note": note})),
+                     spacing="1", align="center")
+
+
+def _badge(status: rx.Var[str], *, id: str | None, size: str) -> rx.Component:
     return rx.badge(
         # Every canonical status has a "status.<name>" entry in the catalogues.
         rx.cond(AuthState.t.contains("status." + status), AuthState.t["status." + status], status),

@@ -21,7 +21,7 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import httpx
@@ -41,12 +41,14 @@ from wahaweb.core.migrate import upgrade_engine
 from wahaweb.core.models import AppSetting
 from wahaweb.core.passwords import Passwords
 from wahaweb.core.ratelimit import RateLimiter, RateLimits
+from wahaweb.core.servers import ServerRegistry
+from wahaweb.core.servers.admin import ServerAdmin
 from wahaweb.core.sessions import SessionService
 from wahaweb.core.telemetry import server_label, session_counts
 from wahaweb.observability.metrics import Metrics
 from wahaweb.settings import Settings
 from wahaweb.waha import WahaClient
-from wahaweb.waha.errors import WahaError
+from wahaweb.waha.errors import WahaError, WahaUnavailable
 
 logger = logging.getLogger("wahaweb.core")
 
@@ -115,6 +117,7 @@ class Core:
         monotonic: Callable[[], float] = time.monotonic,
         create_timeout: float = 30.0,
         telemetry: Metrics | None = None,
+        servers: ServerRegistry | None = None,
     ) -> None:
         self.settings = settings
         #: Prometheus instruments of this Core (its own registry), served at /metrics.
@@ -123,6 +126,10 @@ class Core:
         self.clock = clock
         self.db = db
         self.waha = waha
+        #: The WAHA servers (rows, one client each, probes); the `default` one's client is `waha`.
+        self.servers = servers or ServerRegistry(
+            db, make_client=lambda url, key: WahaClient(url, key), default_client=waha,
+            secret=settings.secret_key, clock=clock)
         self.limiter = limiter
         #: The embedded WAHA simulator in demo mode (built by the app), else None.
         self.demo = demo
@@ -139,6 +146,7 @@ class Core:
             webhook_url=f"{settings.public_url}{WEBHOOK_PATH}" if settings.public_url else None,
             webhook_secret=self.webhook_secret, create_timeout=create_timeout, sleep=sleep, monotonic=monotonic,
             demo_scan=demo.scan if demo is not None else None, on_create=self.telemetry.observe_create,
+            servers=self.servers, on_no_capacity=self.telemetry.no_capacity_refused,
         )
         self.admin = AdminService(db, self.accounts, self.audit, default_session_limit=settings.default_session_limit,
                                   stop_sessions_of=self.sessions.stop_all_of_user)
@@ -153,6 +161,9 @@ class Core:
         self.webhooks = WebhookVerifier(self.webhook_secret)
         self.live = StatusEngine.from_core(self, **(live_options or {}))
         self.sessions.observer = self.live  # what the service writes reaches pages through the engine
+        #: The operator's server panel (admins only; every change audited; the engine follows).
+        self.server_admin = ServerAdmin(self.servers, self.accounts, self.audit,
+                                        on_change=lambda: self.live.servers_changed())
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -173,8 +184,12 @@ class Core:
         telemetry: Metrics | None = None,
         demo: DemoWaha | None = None,
         live_options: dict[str, Any] | None = None,
+        server_transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     ) -> Core:
         """Build everything from settings; no I/O happens here.
+
+        `server_transports` (base URL -> transport) reaches WAHA servers other than the default
+        in-process (tests run several simulators); any other server goes over the network.
 
         `waha_transport` replaces the network (the embedded simulator's ASGI transport in
         demo mode, or a test's). `demo` is the embedded simulator, when there is one.
@@ -195,6 +210,15 @@ class Core:
             transport=waha_transport, **client_kwargs,
             observer=telemetry.waha_recorder(server_label(settings.embedded, settings.effective_waha_url)),
         )
+        transports = dict(server_transports or {})
+
+        def make_client(base_url: str, api_key: str | None) -> WahaClient:
+            return WahaClient(
+                base_url, api_key, connect_timeout=settings.waha_connect_timeout,
+                read_timeout=settings.waha_read_timeout, transport=transports.get(base_url.rstrip("/")),
+                **client_kwargs, observer=telemetry.waha_recorder(server_label(False, base_url)),
+            )
+
         if rate_limits is None:
             rate_limits = RateLimits(sign_up=settings.sign_up_rate, sign_in_client=settings.sign_in_client_rate)
         if settings.redis_url:
@@ -202,8 +226,11 @@ class Core:
                                         on_refused=telemetry.rate_limited)
         else:
             limiter = RateLimiter.memory(rate_limits, clock=clock, on_refused=telemetry.rate_limited)
+        db = database or Database.from_url(settings.database_url)
+        servers = ServerRegistry(db, make_client=make_client, default_client=waha, secret=settings.secret_key,
+                                 clock=clock)
         return cls(
-            settings, db=database or Database.from_url(settings.database_url), waha=waha, limiter=limiter,
+            settings, db=db, waha=waha, limiter=limiter, servers=servers,
             clock=clock, demo=demo, live_options=live_options, password_hasher=password_hasher,
             sleep=sleep or asyncio.sleep, monotonic=monotonic or time.monotonic, create_timeout=create_timeout,
             telemetry=telemetry,
@@ -225,7 +252,15 @@ class Core:
         return self
 
     async def migrate(self) -> None:
+        """Schema to head, then the `default` server from WAHA_URL / WAHA_API_KEY (or the simulator).
+
+        Raises ServerKeyUnreadable when a stored API key cannot be decrypted (a changed
+        WAHAWEB_SECRET_KEY): better a clear stop at start-up than sessions failing one by one.
+        """
         await upgrade_engine(self.db.engine)
+        await self.servers.seed_default(self.settings.effective_waha_url, self.settings.effective_waha_api_key,
+                                        capacity=self.settings.default_server_capacity)
+        await self.servers.probe_at_start(timeout=10.0)
 
     # ------------------------------------------------------------ facilities
     @property
@@ -283,11 +318,23 @@ class Core:
         try:
             version = await self.waha.server_version()
         except WahaError as exc:
-            return ServerInfo(embedded=self.embedded, url=url, reachable=False, error=str(exc),
+            info = ServerInfo(embedded=self.embedded, url=url, reachable=False, error=str(exc),
                               latency_ms=round((time.perf_counter() - started) * 1000, 1))
-        return ServerInfo(embedded=self.embedded, url=url, reachable=True, version=version.version,
+            await self._record_probe(None, info, answered=not isinstance(exc, WahaUnavailable))
+            return info
+        info = ServerInfo(embedded=self.embedded, url=url, reachable=True, version=version.version,
                           tier=version.tier, engine=version.engine,
                           latency_ms=round((time.perf_counter() - started) * 1000, 1))
+        await self._record_probe(version, info, answered=True)
+        return info
+
+    async def _record_probe(self, version: Any, info: ServerInfo, *, answered: bool) -> None:
+        """The panel's probe is the default server's probe (placement reads it from the row)."""
+        try:
+            await self.servers.record_default_probe(version, error=info.error, latency_ms=info.latency_ms,
+                                                    answered=answered)
+        except Exception:  # noqa: BLE001 - the panel still shows what WAHA said
+            logger.exception("could not store the probe of the default WAHA server")
 
     async def health(self, *, max_age: float = 2.0) -> HealthResult:
         """Database and WAHA both answer? For /api/health (a result up to `max_age` s old is reused:
@@ -319,6 +366,7 @@ class Core:
         self._closed = True
         await self.live.aclose()
         await self.sessions.aclose()
+        await self.servers.aclose()
         await self.waha.aclose()
         if self.demo is not None:
             await self.demo.aclose()

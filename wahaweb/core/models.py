@@ -113,16 +113,60 @@ class PasswordReset(SQLModel, table=True):
     used_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
+class WahaServer(SQLModel, table=True):
+    """One WAHA server sessions are placed on. Servers are data, so an operator adds one without a restart.
+
+    The API key is stored encrypted (`wahaweb.core.servers.crypto.KeyBox`): a database dump
+    alone does not hand out control of every WhatsApp number. The probe columns are the last
+    `GET /api/server/version` answer: placement trusts them (reachable, tier, version).
+    """
+
+    __tablename__ = "waha_server"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=sa.Column(sa.String(50), unique=True, nullable=False))
+    base_url: str = Field(sa_column=sa.Column(sa.String(500), nullable=False))
+    #: Fernet token of the X-Api-Key (None: the server needs no key).
+    api_key_encrypted: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    #: Most sessions placed here (a probe saying Core before 2026.6.1 lowers it to 1).
+    capacity: int = Field(default=50, nullable=False)
+    enabled: bool = Field(default=True, nullable=False)
+    #: Takes no new sessions; those it has keep working.
+    draining: bool = Field(default=False, nullable=False)
+    version: str | None = Field(default=None, sa_column=sa.Column(sa.String(40), nullable=True))
+    tier: str | None = Field(default=None, sa_column=sa.Column(sa.String(20), nullable=True))
+    engine: str | None = Field(default=None, sa_column=sa.Column(sa.String(20), nullable=True))
+    #: None: never probed (placement still tries it); False: the last probe failed.
+    reachable: bool | None = Field(default=None, nullable=True)
+    latency_ms: float | None = Field(default=None, nullable=True)
+    error: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    probed_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: dt.datetime = Field(sa_column=_ts())
+
+
 class WaSession(SQLModel, table=True):
-    """One WhatsApp number connected through WAHA; `id` is also the WAHA session name."""
+    """One WhatsApp number connected through WAHA.
+
+    `id` is ours; on its server (`server_id`) WAHA knows it as `waha_name`, which is the id,
+    except on a Core server before 2026.6.1, where the only session allowed is `default`.
+    """
 
     __tablename__ = "wa_session"
+    __table_args__ = (sa.UniqueConstraint("server_id", "waha_name", name="uq_wa_session_server_name"),)
 
     id: str = Field(sa_column=sa.Column(sa.String(54), primary_key=True))
     user_id: int = Field(
         sa_column=sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
     )
     label: str | None = Field(default=None, sa_column=sa.Column(sa.String(80), nullable=True))
+    #: The WAHA server it lives on (None only for a row built outside placement, e.g. in a test).
+    server_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("waha_server.id", ondelete="RESTRICT"), nullable=True,
+                            index=True),
+    )
+    #: The name WAHA knows it by on that server (None: the same as `id`).
+    waha_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(54), nullable=True))
     #: Canonical status, see wahaweb.core.status.
     status: str = Field(default=CREATING, sa_column=sa.Column(sa.String(16), nullable=False, index=True))
     #: WAHA's raw status as last seen (None before WAHA answered).
@@ -143,6 +187,11 @@ class WaSession(SQLModel, table=True):
     last_event_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(100), nullable=True))
     #: Automatic restarts done by the status engine since the last user action.
     auto_restarts: int = Field(default=0, nullable=False)
+
+    @property
+    def name_on_waha(self) -> str:
+        """What to call this session in WAHA requests."""
+        return self.waha_name or self.id
 
 
 class AuditEvent(SQLModel, table=True):

@@ -29,13 +29,21 @@ def server_label(embedded: bool, base_url: str) -> str:
 
 
 async def session_counts(db: Database, server: str) -> dict[tuple[str, str], int]:
-    """(state, server) -> number of sessions; every state present, 0 when none.
+    """(state, server) -> number of sessions; every state present for every server, 0 when none.
 
-    One WAHA server per install today: every row is on `server`.
+    `server` is the label of the `default` server (its URL, or `embedded`); every other server
+    is labelled by its URL, so a dashboard sees the load of each WAHA.
     """
-    counts = {(state, server): 0 for state in ALL_STATUSES}
+    from wahaweb.core.models import WahaServer  # the table came with issue 12
+
     async with db.session() as s:
-        rows = await s.exec(select(WaSession.status, sa.func.count()).group_by(col(WaSession.status)))
-        for state, count in rows.all():
-            counts[(state, server)] = int(count)
+        servers = (await s.exec(select(col(WahaServer.id), WahaServer.name, WahaServer.base_url))).all()
+        labels = {sid: server if name == "default" or not url else server_label(False, url)
+                  for sid, name, url in servers}
+        counts = {(state, label): 0 for state in ALL_STATUSES for label in {server, *labels.values()}}
+        rows = await s.exec(select(WaSession.status, col(WaSession.server_id), sa.func.count())
+                            .group_by(col(WaSession.status), col(WaSession.server_id)))
+        for state, server_id, count in rows.all():
+            key = (state, labels.get(server_id, server))
+            counts[key] = counts.get(key, 0) + int(count)
     return counts

@@ -100,6 +100,9 @@ class Metrics:
         self.webhook_events = Counter(
             "webhook_events", "WAHA webhook requests, by outcome (applied, duplicate, stale, "
             "unauthorized, ...).", ["outcome"], namespace=ns, registry=r)
+        self.no_capacity = Counter(
+            "no_capacity", "Session creates refused because no WAHA server had room.",
+            namespace=ns, registry=r)
         self.tick_duration = Histogram(
             "status_tick_duration_seconds", "Duration of one round of the status watcher loop.",
             namespace=ns, registry=r, buckets=TICK_BUCKETS)
@@ -118,6 +121,9 @@ class Metrics:
 
     def webhook_event(self, outcome: str) -> None:
         self.webhook_events.labels(outcome).inc()
+
+    def no_capacity_refused(self) -> None:
+        self.no_capacity.inc()
 
     def observe_tick(self, seconds: float) -> None:
         self.tick_duration.observe(seconds)

@@ -92,7 +92,7 @@ def session_row(card: SessionCard) -> rx.Component:
                 ),
                 rx.spacer(),
                 rx.vstack(
-                    status_badge(card.status),
+                    status_badge(card.status, note=card.note),
                     rx.moment(card.changed_at, from_now=True, size="1", color=rx.color("gray", 10), font_size="0.75em"),
                     align="end",
                     spacing="1",

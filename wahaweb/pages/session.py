@@ -123,7 +123,7 @@ def session_page() -> rx.Component:
                         min_width="0",
                     ),
                     rx.spacer(),
-                    status_badge(_card.status, id="session-status", size="3"),
+                    status_badge(_card.status, id="session-status", size="3", note=_card.note),
                     width="100%",
                     align="center",
                     gap="2",

@@ -43,10 +43,13 @@ class SessionCard:
     created_at: str = ""
     changed_at: str = ""
     connected_at: str = ""
+    #: Beside the status, e.g. "server unreachable" (the status is then the last one known).
+    note: str = ""
 
     @classmethod
-    def of(cls, row: WaSession, owner: str = "") -> SessionCard:
+    def of(cls, row: WaSession, owner: str = "", note: str = "") -> SessionCard:
         return cls(
+            note=note,
             id=row.id,
             label=row.label or "",
             status=row.status,
@@ -113,8 +116,9 @@ class UserFeed(rx.SharedState):
 
     def _fill(self, page: Overview) -> None:
         """The page load: the user's sessions (admins: everyone's) and the plan meter, read once by core."""
-        self.sessions = [SessionCard.of(row) for row in page.own]
-        self.all_sessions = [SessionCard.of(item.session, item.owner_email) for item in page.everyone or []]
+        self.sessions = [SessionCard.of(row, note=page.note(row)) for row in page.own]
+        self.all_sessions = [SessionCard.of(item.session, item.owner_email, page.note(item.session))
+                             for item in page.everyone or []]
         self._index()
         self.qr = {k: v for k, v in self.qr.items() if k in self.by_id and self.by_id[k].status == "pairing"}
         self.timelines = {k: v for k, v in self.timelines.items() if k in self.by_id}

@@ -64,7 +64,8 @@ def make_listener(app: rx.App, core: Core):
                 admin_view = is_admin and not any(c.id == change.session_id for c in feed.all_sessions)
                 if admin_view and owner_email is None:
                     owner_email = await core.accounts.email_of(change.user_id)
-                feed._patch(SessionCard.of(change.session, owner_email or ""), own=own, admin=is_admin)
+                note = (change.detail or "") if change.source == "server" else ""
+                feed._patch(SessionCard.of(change.session, owner_email or "", note), own=own, admin=is_admin)
                 if change.session_id in feed.timelines:
                     await feed._load_timeline(core, change.session_id)
 

@@ -25,6 +25,7 @@ Nothing here imports Reflex: the Reflex layer registers a listener on `engine.no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from wahaweb.core import status as st
 from wahaweb.core.clock import Clock
+from wahaweb.core.constants import META_SESSION_ID
 from wahaweb.core.errors import NotFound
 from wahaweb.core.live.lease import WatcherLease, make_lease, server_key
 from wahaweb.core.live.notify import QR, REMOVED, STATUS, LiveChange, Notifier, QrState
@@ -42,11 +44,13 @@ from wahaweb.core.live.qr import (
     QrCache,
     rotation_from_statuses,
 )
+from wahaweb.core.live.servers import SERVER_UNREACHABLE, rebuild_watched
 from wahaweb.core.live.webhook import WebhookEvent
 from wahaweb.core.models import User, WaSession
 
 if TYPE_CHECKING:  # pragma: no cover
     from wahaweb.core.container import Core
+    from wahaweb.core.servers import ServerRegistry
     from wahaweb.core.sessions import SessionService, StatusChange
 
 logger = logging.getLogger("wahaweb.core.live")
@@ -80,8 +84,19 @@ class StatusEngine(Watcher):
         qr_lifetimes: Sequence[float] = WAHA_QR_LIFETIMES,
         qr_max_rotations: int = WAHA_QR_MAX_ROTATIONS,
         on_tick: Callable[[float], None] | None = None,  # seconds of each tick: metrics
+        registry: ServerRegistry | None = None,
+        make_lease_for: Callable[[str], WatcherLease] | None = None,
+        servers_every: float = 5.0,
+        probe_every: float = 60.0,
     ) -> None:
         self.on_tick = on_tick
+        #: The `waha_server` table: with it, the engine polls one WatchedServer per enabled server.
+        self.registry = registry
+        self._make_lease_for = make_lease_for or (lambda key: make_lease(None, key))
+        self.servers_every = servers_every
+        self.probe_every = probe_every
+        self._servers_at: float | None = None
+        self._probe_task: asyncio.Task | None = None
         self.sessions = sessions
         self.servers = list(servers)
         self.notifier = notifier or Notifier()
@@ -132,6 +147,15 @@ class StatusEngine(Watcher):
         if lease is None:
             lease = make_lease(settings.redis_url, key, prefix=redis_prefix, ttl=lease_ttl, client=redis_client)
         server = WatchedServer(key=key, waha=core.waha, lease=lease)
+
+        def lease_for(server_key_: str) -> WatcherLease:
+            if server_key_ == key:
+                return lease  # type: ignore[return-value]
+            return make_lease(settings.redis_url, server_key_, prefix=redis_prefix, ttl=lease_ttl,
+                              client=redis_client)
+
+        kwargs.setdefault("registry", core.servers)
+        kwargs.setdefault("make_lease_for", lease_for)
         if "qr_lifetimes" not in kwargs and core.embedded:
             scale = settings.sim_time_scale or 1.0
             kwargs["qr_lifetimes"] = tuple(x / scale for x in WAHA_QR_LIFETIMES)
@@ -142,10 +166,65 @@ class StatusEngine(Watcher):
         return cls(core.sessions, [server], notifier=notifier,
                    clock=core.clock, **kwargs)
 
+    # =============================================================== servers
+    def servers_changed(self) -> None:
+        """An admin added, edited or removed a server: follow the table at the next tick."""
+        self._servers_at = None
+        self.wake()
+
+    async def _refresh_servers(self) -> None:
+        """One WatchedServer per enabled server (leases kept across refreshes); probes now and then."""
+        if self.registry is None:
+            return
+        now = self.monotonic()
+        if self._servers_at is not None and now - self._servers_at < self.servers_every:
+            return
+        self._servers_at = now
+        try:
+            rows = [srv for srv in await self.registry.all() if srv.enabled and srv.base_url and srv.id is not None]
+            self.servers = await rebuild_watched(self.servers, rows, self.registry, self._make_lease_for)
+        except Exception:  # the servers we had keep being polled
+            logger.exception("status engine: reading the WAHA servers failed")
+
+    def start(self) -> asyncio.Task:
+        """The watcher loop, plus the probes: every server's version, tier and engine, now and
+        every `probe_every` seconds (placement reads them; a tick never waits for one)."""
+        task = super().start()
+        if self.registry is not None and (self._probe_task is None or self._probe_task.done()):
+            self._probe_task = asyncio.get_running_loop().create_task(self._probe_loop(), name="wahaweb-probes")
+        return task
+
+    async def _probe_loop(self) -> None:
+        assert self.registry is not None
+        while not self._stopping:
+            try:
+                await self.registry.probe_all()
+            except Exception:  # noqa: BLE001 - the next round tries again
+                logger.exception("status engine: probing the WAHA servers failed")
+            await self.sleep(self.probe_every)
+
+    async def stop(self) -> None:
+        task, self._probe_task = self._probe_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await super().stop()
+
+    async def _server_health(self, server: WatchedServer, reachable: bool) -> None:
+        """A server stopped or started answering: record it; its sessions' cards say so (status kept)."""
+        if server.server_id is not None and self.registry is not None:
+            await self.registry.mark_reachable(server.server_id, reachable, server.last_error)
+        detail = None if reachable else SERVER_UNREACHABLE
+        for row in [r for r in await self.sessions.rows_in() if server.owns(r)]:
+            await self.notifier.publish(LiveChange(
+                kind=STATUS, session_id=row.id, user_id=row.user_id, status=row.status, old_status=row.status,
+                waha_status=row.waha_status, session=row, source="server", detail=detail, at=self.clock()))
+
     # ============================================================== webhooks
     async def apply_event(self, event: WebhookEvent) -> str:
         """Apply one verified `session.status` event; notify at once. Returns the outcome."""
-        row = await self.sessions.get_row(event.session)
+        row = await self.sessions.row_for_event(event.session, event.metadata.get(META_SESSION_ID))
         if row is None:
             return "unknown_session"
         if row.status == st.FAILED and event.status == "STOPPED":
@@ -153,23 +232,23 @@ class StatusEngine(Watcher):
             return "ignored"
         error, clear = self._failure_reason(row.status, event.status or "")
         change = await self.sessions.apply_waha_status(
-            event.session, event.status, at=event.at, event_id=event.id, me=event.me, source="webhook",
+            row.id, event.status, at=event.at, event_id=event.id, me=event.me, source="webhook",
             error=error, clear_phone=clear,
         )
         if change is None:
-            fresh = await self.sessions.get_row(event.session)
+            fresh = await self.sessions.get_row(row.id)
             if fresh is None:
                 return "unknown_session"
             return "duplicate" if event.id is not None and fresh.last_event_id == event.id else "stale"
-        self._drift.pop(event.session, None)
+        self._drift.pop(row.id, None)
         live = self._status_live(change, "webhook", detail=error)
         if change.changed or _visible_diff(row, change.session):
             await self.notifier.publish(live)
         if event.status == "SCAN_QR_CODE":
-            self.qr.request(event.session, change.user_id, rotation=rotation_from_statuses(event.statuses),
+            self.qr.request(row.id, change.user_id, rotation=rotation_from_statuses(event.statuses),
                             seen_at=self.clock(), certain=True)
         elif change.new_status != st.PAIRING:
-            self.qr.forget(event.session)
+            self.qr.forget(row.id)
         if change.new_status in FAST_STATUSES and not self._fast:
             self.wake()
         return "applied"

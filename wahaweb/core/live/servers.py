@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from wahaweb.core.live.lease import WatcherLease
+from wahaweb.core.live.lease import WatcherLease, server_key
 from wahaweb.core.live.notify import LiveChange
 from wahaweb.core.models import WaSession
+from wahaweb.core.telemetry import server_label
 from wahaweb.waha import WahaClient
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wahaweb.core.models import WahaServer
+    from wahaweb.core.servers import ServerRegistry
+
+#: What a session's card says while its WAHA server does not answer (its status is kept).
+SERVER_UNREACHABLE = "server unreachable"
 
 
 @dataclasses.dataclass
@@ -18,12 +28,19 @@ class WatchedServer:
     key: str
     waha: WahaClient
     lease: WatcherLease
-    #: Which rows live on this server (one server today: all of them).
+    #: Which rows live on this server (a lone server built without the registry: all of them).
     owns: Callable[[WaSession], bool] = lambda row: True
+    #: The `waha_server` row polled (None: built without the registry, e.g. in a test).
+    server_id: int | None = None
     down: bool = False
     last_error: str | None = None
     #: Number of list calls made by this process.
     polls: int = 0
+
+
+def owned_by(server_id: int, *, default: bool) -> Callable[[WaSession], bool]:
+    """Rows on `server_id`; the default server also takes rows placed before servers were data."""
+    return lambda row: row.server_id == server_id or (default and row.server_id is None)
 
 
 @dataclasses.dataclass
@@ -35,3 +52,31 @@ class TickReport:
     down: list[str] = dataclasses.field(default_factory=list)
     changes: list[LiveChange] = dataclasses.field(default_factory=list)
     fast: bool = False
+
+
+async def rebuild_watched(current: Sequence[WatchedServer], rows: Sequence[WahaServer], registry: ServerRegistry,
+                          lease_for: Callable[[str], WatcherLease]) -> list[WatchedServer]:
+    """The watched servers for the enabled `rows`: kept (lease, down flag) when the URL is unchanged.
+
+    A server keyed by its URL keeps the lease key it had before servers were data, so an
+    upgrade does not give two workers the same server for one TTL.
+    """
+    by_key = {w.key: w for w in current}
+    result: list[WatchedServer] = []
+    for row in rows:
+        assert row.id is not None
+        key = server_key(server_label(False, row.base_url))
+        waha = await registry.client_for(row.id)
+        owns = owned_by(row.id, default=row.name == "default")
+        old = by_key.pop(key, None)
+        if old is not None:
+            old.waha, old.owns, old.server_id = waha, owns, row.id
+            result.append(old)
+        else:
+            result.append(WatchedServer(key=key, waha=waha, lease=lease_for(key), owns=owns, server_id=row.id,
+                                        down=row.reachable is False))
+    for gone in by_key.values():  # disabled or removed: stop polling it
+        with contextlib.suppress(Exception):
+            await gone.lease.release()
+            await gone.lease.aclose()
+    return result

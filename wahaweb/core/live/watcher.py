@@ -1,17 +1,12 @@
 """The watcher half of the status engine: one list call per WAHA server per tick, reconciled.
 
-ONE `GET /api/sessions?all=true` per WAHA server per tick, whatever the number of
-sessions or open tabs, then every row is reconciled with WAHA's answer:
-  * a status that differs from the row's is applied (a connected session whose phone
-    logged out becomes failed/pairing and loses its phone);
-  * a session missing on WAHA becomes `failed` (rows still `creating` are left to the
-    create flow, and to `reconcile_creating` once older than `creating_grace`);
-  * a session in STARTING for longer than `stuck_after` is restarted once, then `failed`
-    with the reason (and stopped on WAHA);
-  * WAHA unreachable: nothing changes; the next successful tick reconciles.
-Every 0.3 s while any row is creating/starting/pairing, every 10 s otherwise. With Redis,
-a lease makes one worker poll each WAHA server (see lease.py). `StatusEngine` (engine.py)
-adds the webhook side, the QR cache and announcements on top of this loop.
+ONE `GET /api/sessions?all=true` per WAHA server per tick, whatever the number of sessions
+or open tabs; every row on that server is reconciled with WAHA's answer (by its WAHA name):
+a different status is applied, a session missing on WAHA becomes `failed`, one stuck in
+STARTING is restarted once, then failed; a server that does not answer changes no row (its
+sessions show "server unreachable" until it answers again). Fast (0.3 s) while a session is
+creating/starting/pairing, else slow (10 s). With Redis, a lease makes one worker poll each
+server (lease.py). `StatusEngine` (engine.py) adds webhooks, the QR cache and announcements.
 """
 
 from __future__ import annotations
@@ -82,6 +77,12 @@ class Watcher:
 
     def _status_live(self, change: StatusChange, source: str, detail: str | None = None) -> LiveChange:
         raise NotImplementedError
+
+    async def _refresh_servers(self) -> None:
+        """Follow the `waha_server` table (StatusEngine does; a bare Watcher polls what it was given)."""
+
+    async def _server_health(self, server: WatchedServer, reachable: bool) -> None:
+        """A server went down or came back (StatusEngine records and announces it)."""
 
     async def _after_status(self, live: LiveChange, *, first_qr: bool = False) -> None:
         raise NotImplementedError
@@ -217,6 +218,7 @@ class Watcher:
 
     async def _tick(self) -> TickReport:
         self.ticks += 1
+        await self._refresh_servers()
         report = TickReport()
         fast = False
         for server in self.servers:
@@ -241,21 +243,24 @@ class Watcher:
             if not server.down:
                 logger.warning("status engine: WAHA server %s unreachable, no changes until it answers: %s",
                                server.key, exc)
-            server.down, server.last_error = True, str(exc)
+            was_down, (server.down, server.last_error) = server.down, (True, str(exc))
             report.down.append(server.key)
+            if not was_down:
+                await self._server_health(server, False)
             return [], False
         if server.down:
             logger.info("status engine: WAHA server %s answers again; reconciling", server.key)
-        server.down, server.last_error = False, None
+            server.down, server.last_error = False, None
+            await self._server_health(server, True)
         report.polled.append(server.key)
-        by_name = {info.name: info for info in infos}
+        by_name = {info.name: info for info in infos}  # WAHA's names: our rows' `name_on_waha`
         rows = [row for row in await self.sessions.rows_in() if server.owns(row)]
         live_ids = {row.id for row in rows}
         changes: list[LiveChange] = []
         statuses: dict[str, str] = {}
         for row in rows:
             try:
-                got = await self._reconcile(server, row, by_name.get(row.id), observed_at)
+                got = await self._reconcile(server, row, by_name.get(row.name_on_waha), observed_at)
             except Exception:  # one bad row must not stop the others
                 logger.exception("status engine: reconciling %s failed", row.id)
                 got = []
@@ -375,7 +380,7 @@ class Watcher:
         change = await self.sessions.mark_failed(row.id, reason, source="watcher")
         self._starting_since.pop(row.id, None)
         with contextlib.suppress(WahaError):  # a failed session should not keep running on WAHA
-            await server.waha.stop_session(row.id)
+            await server.waha.stop_session(row.name_on_waha)
         if change is None:
             return []
         live = self._status_live(change, "watcher", detail=reason)

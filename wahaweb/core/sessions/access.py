@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from wahaweb.core.accounts import Accounts
@@ -28,9 +29,11 @@ from wahaweb.core.errors import (
     PermissionDenied,
 )
 from wahaweb.core.ids import is_session_id
-from wahaweb.core.models import AuditEvent, User, WaSession
+from wahaweb.core.live.servers import SERVER_UNREACHABLE
+from wahaweb.core.models import AuditEvent, User, WahaServer, WaSession
 from wahaweb.core.plans import Usage, usage
 from wahaweb.core.ratelimit import RateLimiter
+from wahaweb.core.servers import ServerRegistry
 from wahaweb.core.sessions.rules import (
     DemoScan,
     SessionWithOwner,
@@ -51,6 +54,12 @@ class Overview:
     own: list[WaSession]
     everyone: list[SessionWithOwner] | None
     usage: Usage
+    #: Servers known to be down (their sessions' cards say "server unreachable").
+    unreachable_servers: frozenset[int] = frozenset()
+
+    def note(self, row: WaSession) -> str:
+        """What to show beside the row's status: its server is down, so the status is the last known."""
+        return SERVER_UNREACHABLE if row.server_id in self.unreachable_servers else ""
 
     def visible(self, session_id: str) -> WaSession | None:
         """The session if this actor may open it (own; admins: any), else None (as if missing)."""
@@ -85,8 +94,13 @@ class SessionAccess:
         monotonic: Callable[[], float] = time.monotonic,
         demo_scan: DemoScan | None = None,
         on_create: Callable[[str, float], None] | None = None,  # (outcome, seconds) of every create: metrics
+        servers: ServerRegistry | None = None,
+        on_no_capacity: Callable[[], None] | None = None,  # a create found no server with room: metrics
     ) -> None:
         self.on_create = on_create
+        #: The WAHA servers; None: every session is on `waha` (a service built without servers).
+        self.servers = servers
+        self.on_no_capacity = on_no_capacity
         self.db = db
         self.waha = waha
         self.accounts = accounts
@@ -121,6 +135,12 @@ class SessionAccess:
         task = asyncio.ensure_future(announcement)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _waha_for(self, row: WaSession) -> WahaClient:
+        """The client of the server the session lives on (call it under `row.name_on_waha`)."""
+        if self.servers is None or row.server_id is None:
+            return self.waha
+        return await self.servers.client_for(row.server_id)
 
     @property
     def demo_mode(self) -> bool:
@@ -169,7 +189,9 @@ class SessionAccess:
                     .order_by(col(WaSession.created_at).desc(), col(WaSession.id).desc()))
                 everyone = [SessionWithOwner(session=row, owner_email=email) for row, email in rows]
             meter = await usage(s, user, self.default_session_limit)
-        return Overview(user=user, own=own, everyone=everyone, usage=meter)
+            down = frozenset((await s.exec(select(WahaServer.id).where(col(WahaServer.reachable).is_(False)))).all())
+        return Overview(user=user, own=own, everyone=everyone, usage=meter,
+                        unreachable_servers=frozenset(i for i in down if i is not None))
 
     async def history(self, actor: User | None, session_id: str, limit: int = 50) -> list[AuditEvent]:
         """Audit events of one session, newest first (status changes and actions)."""
@@ -182,6 +204,28 @@ class SessionAccess:
             return None
         async with self.db.session() as s:
             return await s.get(WaSession, session_id)
+
+    async def row_for_event(self, waha_name: str, metadata_id: object = None,
+                            server_id: int | None = None) -> WaSession | None:
+        """System: our row for a session WAHA names `waha_name` (webhooks, list polls).
+
+        The metadata we set at create (`wahaweb.session_id`) names the row; it must still be
+        called `waha_name` on WAHA. Without metadata (old servers drop it sometimes): the row
+        whose WAHA name it is, on `server_id` when known, and only if exactly one matches.
+        """
+        if isinstance(metadata_id, str) and metadata_id:
+            row = await self.get_row(metadata_id)
+            if row is None or row.name_on_waha != waha_name or (server_id is not None and row.server_id != server_id):
+                return None
+            return row
+        async with self.db.session() as s:
+            stmt = select(WaSession).where(sa.or_(col(WaSession.waha_name) == waha_name,
+                                                  sa.and_(col(WaSession.waha_name).is_(None),
+                                                          col(WaSession.id) == waha_name)))
+            if server_id is not None:
+                stmt = stmt.where(WaSession.server_id == server_id)
+            rows = list(await s.exec(stmt.limit(2)))
+        return rows[0] if len(rows) == 1 else None
 
     async def rows_in(self, statuses: Iterable[str] | None = None) -> list[WaSession]:
         """System: every row (optionally only in `statuses`), oldest first."""

@@ -69,11 +69,11 @@ class SessionService(SessionProvisioning):
         try:
             if action == "restart" or previous == st.FAILED or row.waha_status == "FAILED":
                 # WAHA counts a FAILED session as running: `start` would say "already started".
-                dto = await self.waha.restart_session(row.id)
+                dto = await (await self._waha_for(row)).restart_session(row.name_on_waha)
             else:
-                dto = await self.waha.start_session(row.id)
+                dto = await (await self._waha_for(row)).start_session(row.name_on_waha)
                 if dto is None:  # already running
-                    dto = await self.waha.get_session(row.id)
+                    dto = await (await self._waha_for(row)).get_session(row.name_on_waha)
         except WahaNotFound:
             # Gone from WAHA (deleted there, or never made): create it again under the same name.
             dto = await self._recreate(row)
@@ -90,9 +90,9 @@ class SessionService(SessionProvisioning):
         owner = await self.accounts.get_user(row.user_id)
         assert owner is not None
         try:
-            return await self._waha_create(owner, row.id)
+            return await self._waha_create(owner, row)
         except WahaAlreadyExists:
-            return await self.waha.get_session(row.id)
+            return await (await self._waha_for(row)).get_session(row.name_on_waha)
         except WahaError as exc:
             await self.mark_failed(row.id, str(exc), source="start")
             raise WahaProblem(exc) from exc
@@ -102,7 +102,7 @@ class SessionService(SessionProvisioning):
         """Stop the session on WAHA (a session already gone there is fine) -> `stopped`."""
         async with self._action("stop", actor, session_id, limit="action") as (user, row, _):
             try:
-                dto = await self.waha.stop_session(row.id)
+                dto = await (await self._waha_for(row)).stop_session(row.name_on_waha)
             except WahaError as exc:
                 raise WahaProblem(exc) from exc
             change = await self.apply_waha_status(row.id, dto.status if dto is not None else "STOPPED",
@@ -122,7 +122,7 @@ class SessionService(SessionProvisioning):
             if row.status == st.FAILED:
                 row, previous = await self._reserve_existing(row.id, "logout")
             try:
-                dto = await self.waha.logout_session(row.id)
+                dto = await (await self._waha_for(row)).logout_session(row.name_on_waha)
                 new_status: str | None = dto.status
             except WahaNotFound:
                 new_status = None
@@ -144,7 +144,7 @@ class SessionService(SessionProvisioning):
         """Delete on WAHA (already gone there is fine), then the row. Its audit events stay."""
         async with self._action("delete", actor, session_id, limit="action") as (user, row, _):
             try:
-                await self.waha.delete_session(row.id)
+                await (await self._waha_for(row)).delete_session(row.name_on_waha)
             except WahaError as exc:
                 raise WahaProblem(exc) from exc
             async with self.db.transaction() as s:
@@ -159,7 +159,7 @@ class SessionService(SessionProvisioning):
 
     async def _refresh(self, row: WaSession) -> WaSession:
         try:
-            info = await self.waha.get_session(row.id)
+            info = await (await self._waha_for(row)).get_session(row.name_on_waha)
         except WahaNotFound:
             if row.status == st.CREATING:  # WAHA has not been asked yet
                 return row
@@ -190,7 +190,7 @@ class SessionService(SessionProvisioning):
         if row.status not in (st.CREATING, st.STARTING, st.PAIRING):
             raise InvalidState(f"There is no QR code to scan: the session is {row.status}.")
         try:
-            return await self.waha.get_qr(row.id)
+            return await (await self._waha_for(row)).get_qr(row.name_on_waha)
         except WahaWrongState as exc:
             if exc.current_status:
                 await self.apply_waha_status(row.id, exc.current_status, source="qr")
@@ -207,7 +207,7 @@ class SessionService(SessionProvisioning):
             if row.status not in (st.STARTING, st.PAIRING):
                 raise InvalidState(f"A pairing code can be requested only while pairing; the session is {row.status}.")
             try:
-                code = await self.waha.request_pairing_code(row.id, digits)
+                code = await (await self._waha_for(row)).request_pairing_code(row.name_on_waha, digits)
             except WahaWrongState as exc:
                 raise InvalidState("A pairing code can be requested only while the QR code is shown.") from exc
             except WahaError as exc:
@@ -221,5 +221,5 @@ class SessionService(SessionProvisioning):
         async with self._action("simulate_scan", actor, session_id, limit="action") as (user, row, _):
             if self.demo_scan is None:
                 raise InvalidState("Simulating a phone scan is only possible with the built-in WAHA simulator.")
-            await self.demo_scan(row.id)
+            await self.demo_scan(row.name_on_waha)
             return await self._refresh(row)

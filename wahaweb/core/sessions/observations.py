@@ -134,7 +134,7 @@ class SessionObservations(SessionAccess):
         Returns the change to announce, or None (WAHA unreachable: the engine tries again).
         """
         try:
-            dto = await self.waha.restart_session(row.id)
+            dto = await (await self._waha_for(row)).restart_session(row.name_on_waha)
         except WahaNotFound:
             return await self.mark_failed(row.id, "The session no longer exists on WAHA.", source="watcher")
         except WahaError as exc:
@@ -179,7 +179,7 @@ class SessionObservations(SessionAccess):
             if row.created_at > cutoff:
                 continue
             try:
-                info = await self.waha.get_session(row.id)
+                info = await (await self._waha_for(row)).get_session(row.name_on_waha)
             except WahaNotFound:
                 change = await self.mark_failed(row.id, "The session was never created on WAHA.",
                                                 source="reconcile")
@@ -204,7 +204,7 @@ class SessionObservations(SessionAccess):
         for row in rows:
             outcome, detail = OK, reason
             try:
-                await self.waha.stop_session(row.id)
+                await (await self._waha_for(row)).stop_session(row.name_on_waha)
             except WahaError as exc:
                 outcome, detail = FAILED, f"{reason}; WAHA: {exc}"
             change = await self.apply_waha_status(row.id, "STOPPED", source="account_disabled", force=True)

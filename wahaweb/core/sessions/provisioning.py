@@ -26,6 +26,7 @@ from wahaweb.core.errors import (
 from wahaweb.core.ids import new_session_id
 from wahaweb.core.models import User, WaSession
 from wahaweb.core.plans import count_active, plan_limit
+from wahaweb.core.servers.placement import NoCapacity, place
 from wahaweb.core.sessions.observations import SessionObservations
 from wahaweb.core.sessions.rules import (
     _outcome_of,
@@ -72,8 +73,12 @@ class SessionProvisioning(SessionObservations):
             user = await self.accounts.resolve(actor)
             label = validate_label(label)
             await self.limiter.hit("create", f"user:{user.id}")
+            if self.servers is not None:
+                await self.servers.ensure_probed()  # outside the lock: a probe is a network call
             row = await self._reserve_new(user, label)
         except Exception as exc:
+            if isinstance(exc, NoCapacity):
+                await self._no_capacity(user_id)
             await self._created(user_id, None, _outcome_of(exc), str(exc) or type(exc).__name__, started)
             raise
         # A task, not part of the caller: if the tab goes away the WAHA call and the row update
@@ -83,6 +88,18 @@ class SessionProvisioning(SessionObservations):
         task.add_done_callback(self._settled)
         await self._announce(row, "create")
         return row, task
+
+    async def _no_capacity(self, user_id: int | None) -> None:
+        """Every server is full, draining or down: the operator must hear of it (log, metric, audit).
+
+        The `no_capacity` audit events are also the count the servers page shows.
+        """
+        logger.warning("session.create refused: no WAHA server has room (user=%s); add a server or capacity",
+                       user_id, extra={"event": "session.no_capacity", "user": user_id})
+        if self.on_no_capacity is not None:
+            self.on_no_capacity()
+        await self._write_audit(action="no_capacity", outcome=FAILED, user_id=user_id, session_id=None,
+                                detail="No WAHA server had room for a new session.")
 
     def _settled(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
@@ -133,16 +150,21 @@ class SessionProvisioning(SessionObservations):
                 raise PlanLimitReached(plan_name, limit, active)
             # 62 random bits: no read to check it is free (the primary key refuses a collision).
             session_id = new_session_id(user.id, self.clock)
+            server_id, waha_name = None, None
+            if self.servers is not None:
+                spot = await place(s, session_id, dialect=self.db.dialect)
+                server_id, waha_name = spot.server_id, spot.waha_name
             now = self.clock()
             row = WaSession(id=session_id, user_id=user.id, label=label, status=st.CREATING, created_at=now,
-                            updated_at=now, status_changed_at=now, status_seen_at=now)
+                            updated_at=now, status_changed_at=now, status_seen_at=now, server_id=server_id,
+                            waha_name=waha_name)
             s.add(row)
         return row
 
     async def _create_on_waha(self, user: User, row: WaSession) -> tuple[WaSession, str | None]:
         """WAHA create for a reserved row -> (row, audit detail). Raises WahaProblem after marking it failed."""
         try:
-            dto = await asyncio.wait_for(self._waha_create(user, row.id), self.create_timeout)
+            dto = await asyncio.wait_for(self._waha_create(user, row), self.create_timeout)
         except (TimeoutError, WahaUnavailable, WahaAlreadyExists) as exc:
             # The outcome is unknown (or WAHA says it exists): WAHA may have made it.
             problem = exc if isinstance(exc, WahaError) else WahaUnavailable(
@@ -152,13 +174,14 @@ class SessionProvisioning(SessionObservations):
             await self.mark_failed(row.id, str(exc), source="create")
             raise WahaProblem(exc) from exc
         await self._refuse_unless_ours(dto, user, row)
-        return await self._finish_create(row.id, dto), None
+        return await self._finish_create(row, dto), None
 
-    async def _waha_create(self, user: User, session_id: str) -> SessionDTO:
-        dto = await self.waha.create_session(session_id, start=True, metadata=self._metadata(user, session_id),
-                                             webhooks=await self._webhooks())
+    async def _waha_create(self, user: User, row: WaSession) -> SessionDTO:
+        waha = await self._waha_for(row)
+        dto = await waha.create_session(row.name_on_waha, start=True, metadata=self._metadata(user, row.id),
+                                        webhooks=await self._webhooks())
         if _raw_status(dto.status) == "STOPPED":  # a server that ignored `start`
-            started = await self.waha.start_session(session_id)
+            started = await waha.start_session(row.name_on_waha)
             if started is not None:
                 dto = started
         return dto
@@ -166,7 +189,7 @@ class SessionProvisioning(SessionObservations):
     async def _adopt_or_fail(self, user: User, row: WaSession, problem: WahaError) -> tuple[WaSession, str | None]:
         """After a create whose outcome is unknown: adopt WAHA's session if it is there, else fail the row."""
         try:
-            info = await self.waha.get_session(row.id)
+            info = await (await self._waha_for(row)).get_session(row.name_on_waha)
         except WahaNotFound:
             await self.mark_failed(row.id, str(problem), source="create")
             raise WahaProblem(problem) from problem
@@ -175,17 +198,17 @@ class SessionProvisioning(SessionObservations):
             raise WahaProblem(problem) from exc
         await self._refuse_unless_ours(info, user, row)
         logger.warning("session %s: create call failed (%s) but WAHA has the session; adopted", row.id, problem)
-        return await self._finish_create(row.id, info), f"adopted after: {problem}"
+        return await self._finish_create(row, info), f"adopted after: {problem}"
 
-    async def _finish_create(self, session_id: str, dto: SessionDTO | SessionInfo) -> WaSession:
+    async def _finish_create(self, reserved: WaSession, dto: SessionDTO | SessionInfo) -> WaSession:
         me = dto.me if isinstance(dto, SessionInfo) else None  # create/start answer without the account
-        row = await self._apply_own(session_id, dto.status, me=me, source="create")
+        row = await self._apply_own(reserved.id, dto.status, me=me, source="create")
         if row is not None:
             await self._announce(row, "create")
         if row is None:
             # The row was deleted while WAHA was creating the session: don't leave it orphaned there.
             with contextlib.suppress(WahaError):
-                await self.waha.delete_session(session_id)
+                await (await self._waha_for(reserved)).delete_session(reserved.name_on_waha)
             raise InvalidState("The session was deleted while it was being created.")
         return row
 
@@ -205,6 +228,8 @@ class SessionProvisioning(SessionObservations):
         return {META_USER_ID: str(user.id), META_USER_EMAIL: user.email, META_SESSION_ID: session_id}
 
     async def _webhooks(self) -> list[dict[str, Any]] | None:
+        """WAHA's webhook config. Events are mapped back to our row by the metadata we set
+        (`wahaweb.session_id`, echoed in every event), since two servers may both run `default`."""
         if not self.webhook_url:
             return None
         secret = self._webhook_secret

@@ -1,0 +1,99 @@
+"""Where a new session goes: decided inside the transaction that checks the plan limit.
+
+Among enabled, reachable (or never probed), non-draining servers with room, the one with the
+most free capacity wins; ties go to the server with the fewest sessions pairing right now
+(pairing is the expensive part: a browser engine rendering QR codes). Counts come from the
+database, never from memory, so every worker and every concurrent create sees the same load.
+
+Locks. SQLite: the caller's `BEGIN IMMEDIATE` already serialises every writer, so the count
+cannot move under us. PostgreSQL: the caller holds only its user's row, so two users could
+both pick the last slot of one server; the chosen `waha_server` row is taken `FOR UPDATE`
+and its count read again after the lock (READ COMMITTED: a fresh snapshot per statement, so
+it sees the insert of whoever held the lock before us). A full server sends us to the next.
+Lock order is always user row, then server row: no deadlock between creates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from wahaweb.core import status as st
+from wahaweb.core.errors import CoreError
+from wahaweb.core.models import WahaServer, WaSession
+from wahaweb.core.servers.registry import CORE_ONLY_NAME, effective_capacity, single_session
+
+PAIRING_NOW = (st.CREATING, st.STARTING, st.PAIRING)
+
+
+class NoCapacity(CoreError):
+    """Every WAHA server is full, draining, disabled or down."""
+
+    def __init__(self) -> None:
+        super().__init__("No capacity right now; the operator has been told.")
+
+
+@dataclasses.dataclass(frozen=True)
+class Placement:
+    server_id: int
+    server_name: str
+    #: What WAHA will call the session on that server.
+    waha_name: str
+
+
+async def load_by_server(s: AsyncSession) -> dict[int, tuple[int, int]]:
+    """server id -> (sessions placed there, of which creating/starting/pairing)."""
+    pairing = sa.func.sum(sa.case((col(WaSession.status).in_(PAIRING_NOW), 1), else_=0))
+    rows = await s.exec(select(WaSession.server_id, sa.func.count(), pairing)  # type: ignore[call-overload]
+                        .where(col(WaSession.server_id).is_not(None)).group_by(col(WaSession.server_id)))
+    return {int(sid or 0): (int(total), int(busy or 0)) for sid, total, busy in rows.all()}
+
+
+def eligible(server: WahaServer) -> bool:
+    return bool(server.enabled and not server.draining and server.reachable is not False and server.base_url)
+
+
+def ranked(servers: list[WahaServer], loads: dict[int, tuple[int, int]]) -> list[WahaServer]:
+    """Servers with room, best first: most free capacity, then fewest pairing, then oldest."""
+    def free(server: WahaServer) -> int:
+        return effective_capacity(server) - loads.get(server.id or 0, (0, 0))[0]
+
+    room = [srv for srv in servers if eligible(srv) and free(srv) > 0]
+    return sorted(room, key=lambda srv: (-free(srv), loads.get(srv.id or 0, (0, 0))[1], srv.id))
+
+
+async def servers_with_load(s: AsyncSession) -> tuple[list[WahaServer], dict[int, tuple[int, int]]]:
+    """Every server and its load, in one statement (placement runs inside the create's lock)."""
+    pairing = sa.func.sum(sa.case((col(WaSession.status).in_(PAIRING_NOW), 1), else_=0))
+    stmt = (select(WahaServer, sa.func.count(col(WaSession.id)), pairing)  # type: ignore[call-overload]
+            .outerjoin(WaSession, col(WaSession.server_id) == col(WahaServer.id)).group_by(col(WahaServer.id)))
+    servers: list[WahaServer] = []
+    loads: dict[int, tuple[int, int]] = {}
+    for server, total, busy in (await s.exec(stmt)).all():
+        servers.append(server)
+        loads[server.id or 0] = (int(total), int(busy or 0))
+    return servers, loads
+
+
+async def place(s: AsyncSession, session_id: str, *, dialect: str) -> Placement:
+    """Choose a server for `session_id` inside the caller's write transaction; NoCapacity if none."""
+    servers, loads = await servers_with_load(s)
+    for server in ranked(servers, loads):
+        assert server.id is not None
+        if dialect == "postgresql":
+            locked = (await s.exec(select(WahaServer).where(WahaServer.id == server.id)
+                                   .with_for_update().execution_options(populate_existing=True))).first()
+            if locked is None or not eligible(locked):
+                continue
+            count = (await s.exec(select(sa.func.count()).select_from(WaSession)
+                                  .where(WaSession.server_id == server.id))).one()
+            if int(count) >= effective_capacity(locked):
+                continue
+            server = locked
+        name = CORE_ONLY_NAME if single_session(server) else session_id
+        assert server.id is not None
+        return Placement(server_id=server.id, server_name=server.name, waha_name=name)
+    raise NoCapacity()

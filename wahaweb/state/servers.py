@@ -1,0 +1,124 @@
+"""/admin/servers: the WAHA servers, their load and health, and the operator's changes to them.
+
+Every handler is `@guarded(admin=True)` (the role re-read from the database on each call)
+and takes only str/int/bool. No API key is ever put in this state: the key typed into the
+"add" form goes straight from the form's submit to core, and views carry no key at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import reflex as rx
+
+from wahaweb.core.errors import CoreError
+from wahaweb.core.models import User
+from wahaweb.core.servers.admin import ServerView
+from wahaweb.state.auth import AuthState
+from wahaweb.state.context import app_core
+from wahaweb.state.guard import guarded
+
+
+@dataclasses.dataclass
+class ServerRow:
+    id: int = 0
+    name: str = ""
+    url: str = ""
+    load: str = ""
+    capacity: int = 0
+    version: str = ""
+    tier: str = ""
+    engine: str = ""
+    reachable: str = ""
+    latency: str = ""
+    error: str = ""
+    enabled: bool = True
+    draining: bool = False
+    empty: bool = True
+
+
+def _row(view: ServerView) -> ServerRow:
+    reachable = {True: "yes", False: "no", None: "not probed yet"}[view.reachable]
+    return ServerRow(id=view.id, name=view.name, url=view.url, load=view.load, capacity=view.capacity,
+                     version=view.version or "", tier=view.tier or "", engine=view.engine or "", reachable=reachable,
+                     latency=f"{view.latency_ms:.0f} ms" if view.latency_ms is not None else "",
+                     error=view.error or "", enabled=view.enabled, draining=view.draining, empty=view.sessions == 0)
+
+
+def _capacity(text: str) -> int:
+    try:
+        return int(str(text).strip())
+    except ValueError:
+        return 0  # refused by core with its own message
+
+
+class ServersState(AuthState):
+    servers: list[ServerRow] = []
+    no_capacity: int = 0
+    servers_notice: str = ""
+    #: WAHA's answer to "test connection" (version, tier, engine, or the error); never the key.
+    test_result: str = ""
+
+    @rx.event
+    @guarded(admin=True)
+    async def load(self, user: User):
+        await self._open_page(user)
+        await self._reload(user)
+
+    async def _reload(self, user: User) -> None:
+        admin = app_core().server_admin
+        self.servers = [_row(view) for view in await admin.list(user)]
+        self.no_capacity = await admin.no_capacity_count(user)
+
+    async def _do(self, user: User, fn, *args, done: str):
+        try:
+            await fn(user, *args)
+        except CoreError as exc:
+            self.servers_notice = str(exc)
+            return rx.toast.error(str(exc))
+        self.servers_notice = ""
+        await self._reload(user)
+        return rx.toast.success(done)
+
+    @rx.event
+    @guarded(admin=True)
+    async def test_connection(self, user: User, url: str, api_key: str):
+        try:
+            result = await app_core().server_admin.test_connection(user, url, api_key)
+        except CoreError as exc:
+            self.test_result = str(exc)
+            return
+        self.test_result = (f"WAHA {result.version} ({result.tier}, {result.engine}) answered in "
+                            f"{result.latency_ms:.0f} ms" if result.ok else f"No answer: {result.error}")
+
+    @rx.event
+    @guarded(admin=True)
+    async def add_server(self, user: User, name: str, url: str, api_key: str, capacity: str):
+        result = await self._do(user, app_core().server_admin.add, name, url, api_key or None, _capacity(capacity),
+                                done="Server added.")
+        if not self.servers_notice:
+            self.test_result = ""
+        return result
+
+    @rx.event
+    @guarded(admin=True)
+    async def set_capacity(self, user: User, server_id: int, capacity: str):
+        return await self._do(user, app_core().server_admin.set_capacity, server_id, _capacity(capacity),
+                              done="Capacity changed.")
+
+    @rx.event
+    @guarded(admin=True)
+    async def set_draining(self, user: User, server_id: int, draining: bool):
+        return await self._do(user, app_core().server_admin.set_draining, server_id, draining,
+                              done="Draining: no new sessions go there." if draining else "Taking new sessions.")
+
+    @rx.event
+    @guarded(admin=True)
+    async def set_enabled(self, user: User, server_id: int, enabled: bool):
+        return await self._do(user, app_core().server_admin.set_enabled, server_id, enabled,
+                              done="Server enabled." if enabled else "Server disabled.")
+
+    @rx.event
+    @guarded(admin=True)
+    async def remove(self, user: User, server_id: int):
+        return await self._do(user, app_core().server_admin.remove, server_id, done="Server removed.")
