@@ -134,7 +134,7 @@ def admin() -> rx.Component:
             rx.heading(T["admin.title"], size="7"),
             notice(AdminState.admin_notice),
             server_panel(),
-            rx.link("WAHA servers: capacity, draining, health", href="/admin/servers", id="admin-servers-link"),
+            rx.link(T["servers.link"], href="/admin/servers", id="admin-servers-link"),
             rx.text(AdminState.metrics_text, size="2", color_scheme="gray", id="admin-metrics"),
             reset_link_box(),
             _section(

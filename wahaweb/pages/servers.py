@@ -3,10 +3,13 @@
 import reflex as rx
 
 from wahaweb.components.notice import notice
+from wahaweb.state.auth import AuthState
 from wahaweb.state.servers import ServerRow, ServersState
 from wahaweb.templates import template
 
-HEADERS = ("Server", "Load", "Capacity", "Version", "Tier", "Engine", "Reachable", "Latency", "")
+HEADERS = ("servers.col_server", "servers.col_load", "servers.col_capacity", "servers.col_version", "servers.col_tier",
+           "servers.col_engine", "servers.col_reachable", "servers.col_latency")
+T = AuthState.t
 
 
 def _field(form: rx.Var, name: str) -> rx.Var:
@@ -17,11 +20,11 @@ def _field(form: rx.Var, name: str) -> rx.Var:
 def server_row(s: ServerRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(s.name, weight="medium"), rx.text(s.url, size="1", color_scheme="gray"),
-                      rx.cond(s.draining, rx.badge("draining", size="1")),
-                      rx.cond(s.enabled, rx.fragment(), rx.badge("disabled", size="1", color_scheme="red"))),
+                      rx.cond(s.draining, rx.badge(T["servers.draining"], size="1")),
+                      rx.cond(s.enabled, rx.fragment(), rx.badge(T["servers.disabled"], size="1", color_scheme="red"))),
         rx.table.cell(s.load),
         rx.table.cell(rx.input(default_value=s.capacity.to_string(), type="number", min="1", size="1", width="6em",
-                               aria_label="Capacity of " + s.name,
+                               aria_label=T["servers.capacity_of"] + s.name,
                                on_blur=lambda value: ServersState.set_capacity(s.id, value))),
         rx.table.cell(s.version),
         rx.table.cell(s.tier),
@@ -30,13 +33,13 @@ def server_row(s: ServerRow) -> rx.Component:
         rx.table.cell(s.latency),
         rx.table.cell(rx.hstack(
             rx.cond(s.draining,
-                    rx.button("Undrain", size="1", variant="soft", on_click=ServersState.set_draining(s.id, False)),
-                    rx.button("Drain", size="1", variant="soft", on_click=ServersState.set_draining(s.id, True))),
+                    rx.button(T["servers.undrain"], size="1", variant="soft", on_click=ServersState.set_draining(s.id, False)),
+                    rx.button(T["servers.drain"], size="1", variant="soft", on_click=ServersState.set_draining(s.id, True))),
             rx.cond(s.enabled,
-                    rx.button("Disable", size="1", variant="soft", color_scheme="red",
+                    rx.button(T["servers.disable"], size="1", variant="soft", color_scheme="red",
                               on_click=ServersState.set_enabled(s.id, False)),
-                    rx.button("Enable", size="1", variant="soft", on_click=ServersState.set_enabled(s.id, True))),
-            rx.cond(s.empty, rx.button("Remove", size="1", variant="soft", color_scheme="red",
+                    rx.button(T["servers.enable"], size="1", variant="soft", on_click=ServersState.set_enabled(s.id, True))),
+            rx.cond(s.empty, rx.button(T["servers.remove"], size="1", variant="soft", color_scheme="red",
                                        on_click=ServersState.remove(s.id))),
             spacing="2",
         )),
@@ -49,14 +52,14 @@ def add_form() -> rx.Component:
     return rx.form(
         rx.vstack(
             rx.hstack(
-                rx.input(name="name", placeholder="name (e.g. waha-2)", required=True),
-                rx.input(name="url", placeholder="https://waha-2.example.com", required=True, width="22em"),
-                rx.input(name="api_key", type="password", placeholder="API key", auto_complete="off"),
+                rx.input(name="name", placeholder=T["servers.name_placeholder"], required=True),
+                rx.input(name="url", placeholder=T["servers.url_placeholder"], required=True, width="22em"),
+                rx.input(name="api_key", type="password", placeholder=T["servers.api_key"], auto_complete="off"),
                 rx.input(name="capacity", type="number", min="1", default_value="50", width="6em"),
                 spacing="2", wrap="wrap",
             ),
             rx.hstack(
-                rx.button("Add server", type="submit"),
+                rx.button(T["servers.add"], type="submit"),
                 rx.text(ServersState.test_result, size="2", id="server-test-result"),
                 spacing="3", align="center",
             ),
@@ -71,9 +74,9 @@ def add_form() -> rx.Component:
 def test_form() -> rx.Component:
     return rx.form(
         rx.hstack(
-            rx.input(name="url", placeholder="URL to test", width="22em"),
-            rx.input(name="api_key", type="password", placeholder="API key", auto_complete="off"),
-            rx.button("Test connection", type="submit", variant="soft"),
+            rx.input(name="url", placeholder=T["servers.test_url"], width="22em"),
+            rx.input(name="api_key", type="password", placeholder=T["servers.api_key"], auto_complete="off"),
+            rx.button(T["servers.test"], type="submit", variant="soft"),
             spacing="2",
         ),
         on_submit=lambda form: ServersState.test_connection(_field(form, "url"), _field(form, "api_key")),
@@ -85,18 +88,18 @@ def test_form() -> rx.Component:
 def servers_page() -> rx.Component:
     return rx.cond(
         ServersState.denied,
-        rx.callout("This page is for administrators.", icon="lock", color_scheme="red", high_contrast=True),
+        rx.callout(T["servers.denied"], icon="lock", color_scheme="red", high_contrast=True),
         rx.vstack(
-            rx.heading("WAHA servers", size="7"),
+            rx.heading(T["servers.title"], size="7"),
             notice(ServersState.servers_notice),
-            rx.text("Creates refused for lack of room so far: ", ServersState.no_capacity.to_string(), size="2",
+            rx.text(T["servers.no_capacity"], ServersState.no_capacity.to_string(), size="2",
                     color_scheme="gray", id="servers-no-capacity"),
             rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in HEADERS])),
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(T[h]) for h in HEADERS], rx.table.column_header_cell(""))),
                 rx.table.body(rx.foreach(ServersState.servers, server_row)),
                 width="100%", size="1",
             ),
-            rx.heading("Add a server", size="4"),
+            rx.heading(T["servers.add_title"], size="4"),
             test_form(),
             add_form(),
             spacing="4", width="100%",

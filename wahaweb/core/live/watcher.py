@@ -1,12 +1,11 @@
 """The watcher half of the status engine: one list call per WAHA server per tick, reconciled.
 
-ONE `GET /api/sessions?all=true` per WAHA server per tick, whatever the number of sessions
-or open tabs; every row on that server is reconciled with WAHA's answer (by its WAHA name):
-a different status is applied, a session missing on WAHA becomes `failed`, one stuck in
-STARTING is restarted once, then failed; a server that does not answer changes no row (its
-sessions show "server unreachable" until it answers again). Fast (0.3 s) while a session is
-creating/starting/pairing, else slow (10 s). With Redis, a lease makes one worker poll each
-server (lease.py). `StatusEngine` (engine.py) adds webhooks, the QR cache and announcements.
+ONE `GET /api/sessions?all=true` per WAHA server per tick, whatever the number of sessions or
+tabs; every row on that server is reconciled with WAHA's answer (by WAHA name): a different
+status is applied, a session missing on WAHA becomes `failed`, one stuck in STARTING is
+restarted once, then failed; a server that does not answer changes no row ("server
+unreachable" until it answers). Fast (0.3 s) while a session is creating/starting/pairing,
+else slow (10 s). With Redis, a lease makes one worker poll each server (lease.py).
 """
 
 from __future__ import annotations
