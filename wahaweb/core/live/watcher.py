@@ -56,9 +56,7 @@ class Watcher:
     clock: Clock
     sleep: Sleep
     monotonic: Callable[[], float]
-    fast_interval: float
-    slow_interval: float
-    stuck_after: float
+    fast_interval: float; slow_interval: float; stuck_after: float  # noqa: E702 (one line: the pacing)
     max_auto_restarts: int
     creating_grace: float
     probe_interval: float
