@@ -65,9 +65,12 @@ def _client_key(request: Request) -> str:
     return client_ip(request.client.host if request.client else None, request.headers.get("x-forwarded-for"), proxies)
 
 
-async def _read_form(request: Request) -> dict[str, str] | None:
+async def read_form(request: Request) -> dict[str, str] | Response:
+    """A same-origin form post's fields, or the refusal to answer with (403 cross-site, 413 too large)."""
+    if not _same_origin(request):
+        return Response("Cross-site form posts are refused.", status_code=403)
     if int(request.headers.get("content-length") or 0) > _FORM_LIMIT:
-        return None
+        return Response("Form too large.", status_code=413)
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
@@ -84,11 +87,9 @@ def _signed_in_response(request: Request, token: str, max_age: int, next_path: s
 
 async def _sign_in_or_up(request: Request, *, register: bool) -> Response:
     form_path = "/register" if register else "/login"
-    if not _same_origin(request):
-        return Response("Cross-site form posts are refused.", status_code=403)
-    form = await _read_form(request)
-    if form is None:
-        return Response("Form too large.", status_code=413)
+    form = await read_form(request)
+    if isinstance(form, Response):
+        return form
     email, password = form.get("email", "").strip(), form.get("password", "")
     next_path = safe_next(form.get("next"))
     core = request.app.state.core

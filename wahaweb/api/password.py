@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from wahaweb.api.auth import COOKIE_NAME, _read_form, _same_origin
+from wahaweb.api.auth import COOKIE_NAME, read_form
 from wahaweb.api.messages import code_for
 from wahaweb.core.errors import AuthError, CoreError, ValidationFailed
 
@@ -42,11 +42,9 @@ def _error_query(exc: CoreError) -> dict[str, str]:
 
 
 async def change_password(request: Request) -> Response:
-    if not _same_origin(request):
-        return Response("Cross-site form posts are refused.", status_code=403)
-    form = await _read_form(request)
-    if form is None:
-        return Response("Form too large.", status_code=413)
+    form = await read_form(request)
+    if isinstance(form, Response):
+        return form
     core = request.app.state.core
     token = request.cookies.get(COOKIE_NAME)
     try:
@@ -62,11 +60,9 @@ async def change_password(request: Request) -> Response:
 
 
 async def reset_password(request: Request) -> Response:
-    if not _same_origin(request):
-        return Response("Cross-site form posts are refused.", status_code=403)
-    form = await _read_form(request)
-    if form is None:
-        return Response("Form too large.", status_code=413)
+    form = await read_form(request)
+    if isinstance(form, Response):
+        return form
     core = request.app.state.core
     token = form.get("token", "")[:MAX_TOKEN_LENGTH]
     try:
