@@ -4,7 +4,9 @@
   replaced at the next successful sign-in.
 - Tokens: 32 random bytes (URL-safe text) given to the client once; only their
   SHA-256 is stored, with an expiry (WAHAWEB_TOKEN_TTL_HOURS). Sign-out revokes
-  server-side. A disabled user's tokens stop working at once (checked on every use).
+  server-side. A disabled user's tokens stop working at once (checked on every use; a
+  check less than 2 s old answers the next ones, and every revocation or change to the
+  user ends that at once in this process: `wahaweb.core.trusted`).
 - Sign-in attempts are counted *before* the password is checked, atomically (memory
   and Redis alike), so concurrent guesses cannot all be judged: 5 in 15 minutes per
   account (cleared by a success) and 20 per client, then a refusal with the wait.
@@ -39,6 +41,7 @@ from wahaweb.core.errors import AuthError, ValidationFailed
 from wahaweb.core.models import ROLE_ADMIN, ROLE_USER, AuthToken, User
 from wahaweb.core.plans import Usage, plan_by_name, usage
 from wahaweb.core.ratelimit import RateLimiter
+from wahaweb.core.trusted import TrustedSignIns
 
 logger = logging.getLogger("wahaweb.core.accounts")
 
@@ -143,6 +146,8 @@ class Accounts:
         self.signup_plan = signup_plan
         self.default_session_limit = default_session_limit
         self._dummy_hash: str | None = None
+        #: Sign-ins and users looked up a moment ago (2 s): one click, one lookup.
+        self.trusted = TrustedSignIns(clock)
 
     # ----------------------------------------------------------------- register
     async def register(self, email: str, password: str, *, client: str | None = None) -> User:
@@ -236,6 +241,8 @@ class Accounts:
             if row is not None and row.revoked_at is None:
                 row.revoked_at = self.clock()
                 self.audit.add(session, action="sign_out", outcome=OK, user_id=row.user_id)
+        if row is not None:
+            self.trusted.forget(row.user_id)
 
     async def revoke_all(self, user_id: int) -> int:
         """Revoke every live token of a user; returns how many."""
@@ -244,26 +251,36 @@ class Accounts:
                 sa.update(AuthToken).where(col(AuthToken.user_id) == user_id, col(AuthToken.revoked_at).is_(None))
                 .values(revoked_at=self.clock())
             )
-            return result.rowcount or 0
+            revoked = result.rowcount or 0
+        self.trusted.forget(user_id)
+        return revoked
 
     # ------------------------------------------------------------- who is this
     async def authenticate(self, token: str | None) -> User:
-        """The user a token belongs to, or AuthError (missing, unknown, expired, revoked, disabled)."""
+        """The user a token belongs to, or AuthError (missing, unknown, expired, revoked, disabled).
+
+        A sign-in that passed this check less than 2 s ago (by the clock) is not read again: see
+        `wahaweb.core.trusted` (sign-out, revocation and every change to a user end that at once)."""
         if not token:
             raise AuthError(SIGNED_OUT, code="signed_out")
-        async with self.db.session() as session:
-            result = await session.exec(
-                select(AuthToken, User).join(User, col(User.id) == AuthToken.user_id)
-                .where(AuthToken.token_hash == hash_token(token))
-            )
-            found = result.first()
+        token_hash = hash_token(token)
+        trusted = self.trusted.for_token(token_hash)
+        if trusted is not None:
+            return trusted
+        generation = self.trusted.generation
+        found = await self.db.read_one(
+            select(AuthToken, User).join(User, col(User.id) == AuthToken.user_id)
+            .where(AuthToken.token_hash == token_hash))
         if found is None:
             raise AuthError(SIGNED_OUT, code="signed_out")
         row, user = found
         if not user.active:
             raise AuthError(DISABLED, code="disabled")
-        if row.revoked_at is not None or row.expires_at <= self.clock():
+        now = self.clock()
+        if row.revoked_at is not None or row.expires_at <= now:
             raise AuthError(EXPIRED, code="expired")
+        if row.expires_at > now + self.trusted.ttl:  # never trust a sign-in past its expiry
+            self.trusted.remember(user, generation=generation, token_hash=token_hash)
         return user
 
     async def resolve(self, actor: User | None) -> User:
@@ -271,15 +288,21 @@ class Accounts:
 
         Every service action calls this, so a user disabled a moment ago (or whose
         role changed) is treated as such even if the caller holds an old User object.
+        A user read less than 2 s ago (the guard's check of this very click) is not read
+        again; disabling or changing a user ends that at once (`wahaweb.core.trusted`).
         """
         if actor is None or actor.id is None:
             raise AuthError(SIGNED_OUT, code="signed_out")
-        async with self.db.session() as session:
-            user = await session.get(User, actor.id)
+        trusted = self.trusted.for_user(actor.id)
+        if trusted is not None:
+            return trusted
+        generation = self.trusted.generation
+        user = await self.db.read_get(User, actor.id)
         if user is None:
             raise AuthError(SIGNED_OUT, code="signed_out")
         if not user.active:
             raise AuthError(DISABLED, code="disabled")
+        self.trusted.remember(user, generation=generation)
         return user
 
     async def live_sign_ins(self, owner_id: int, *, with_admins: bool) -> list[tuple[int, bool, str]]:
@@ -289,13 +312,12 @@ class Accounts:
         who: sa.ColumnElement[bool] = col(User.id) == owner_id
         if with_admins:
             who = sa.or_(who, col(User.role) == ROLE_ADMIN)
-        async with self.db.session() as session:
-            rows = await session.exec(
-                select(col(User.id), User.role, AuthToken.token_hash)
-                .join(AuthToken, col(AuthToken.user_id) == User.id)
-                .where(who, col(User.active).is_(True), col(AuthToken.revoked_at).is_(None),
-                       AuthToken.expires_at > self.clock()))
-            return [(int(uid), role == ROLE_ADMIN, token_hash) for uid, role, token_hash in rows if uid is not None]
+        rows = await self.db.read_all(
+            select(col(User.id), User.role, AuthToken.token_hash)
+            .join(AuthToken, col(AuthToken.user_id) == User.id)
+            .where(who, col(User.active).is_(True), col(AuthToken.revoked_at).is_(None),
+                   AuthToken.expires_at > self.clock()))
+        return [(int(uid), role == ROLE_ADMIN, token_hash) for uid, role, token_hash in rows if uid is not None]
 
     async def sign_in_hashes(self, user_id: int) -> list[str]:
         """Every unexpired sign-in of a user, revoked or not (to empty their feeds)."""
@@ -306,8 +328,7 @@ class Accounts:
 
     async def email_of(self, user_id: int) -> str:
         """The e-mail shown as a session's owner on /admin."""
-        async with self.db.session() as session:
-            user = await session.get(User, user_id)
+        user = await self.db.read_get(User, user_id)
         return user.email if user is not None else ""
 
     async def get_user(self, user_id: int) -> User | None:

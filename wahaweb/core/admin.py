@@ -106,6 +106,7 @@ class AdminService:
                 user.plan_id = None
                 label = "no plan"
             self.audit.add(s, action="set_plan", outcome=OK, user_id=admin.id, detail=f"user {user_id}: {label}")
+        self.accounts.trusted.forget(user_id)
         return user
 
     async def set_active(self, actor: User | None, user_id: int, active: bool) -> User:
@@ -148,6 +149,7 @@ class AdminService:
                 raise NotFound("user")
             detail = apply(user)
             self.audit.add(s, action=action, outcome=OK, user_id=admin.id, detail=detail)
+        self.accounts.trusted.forget(user_id)  # a disabled user, a role taken away: at once
         return user
 
     async def recent_audit(self, actor: User | None, limit: int = 100, *,

@@ -45,12 +45,9 @@ class AuditLog:
 
     async def for_session(self, session_id: str, limit: int = 50) -> list[AuditEvent]:
         """Newest first."""
-        async with self.db.session() as session:
-            rows = await session.exec(
-                select(AuditEvent).where(AuditEvent.session_id == session_id)
-                .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(limit)
-            )
-            return list(rows)
+        return await self.db.read_all(
+            select(AuditEvent).where(AuditEvent.session_id == session_id)
+            .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(limit))
 
     async def recent(self, limit: int = 100, *, user_id: int | None = None,
                      action: str | None = None) -> list[AuditEvent]:

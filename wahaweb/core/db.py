@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -22,7 +23,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from wahaweb.core.models import User
 
+_M = TypeVar("_M")
+
 IMMEDIATE_OPTION = _IMMEDIATE = "wahaweb_sqlite_immediate"
+#: A session that reads one statement: on SQLite no BEGIN/COMMIT around it (a statement is atomic).
+_NO_BEGIN = "wahaweb_sqlite_no_begin"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -64,7 +69,10 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn):
-        if conn.get_execution_options().get(_IMMEDIATE):
+        options = conn.get_execution_options()
+        if options.get(_NO_BEGIN):
+            return  # one read, atomic by itself: sqlite3 runs it in autocommit
+        if options.get(_IMMEDIATE):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
@@ -87,6 +95,27 @@ class Database:
     def session(self) -> AsyncSession:
         """A plain session for reads (SQLite: deferred transaction)."""
         return AsyncSession(self.engine, expire_on_commit=False)
+
+    def _read_session(self) -> AsyncSession:
+        if self.dialect == "sqlite":
+            return AsyncSession(self.engine, expire_on_commit=False, execution_options={_NO_BEGIN: True})
+        return AsyncSession(self.engine, expire_on_commit=False)
+
+    async def read_one(self, statement: Any) -> Any:
+        """The first row of one SELECT, or None: one statement, no transaction around it on SQLite
+        (a plain read is atomic by itself; BEGIN and COMMIT were a third of a click's statements)."""
+        async with self._read_session() as session:
+            return (await session.exec(statement)).first()
+
+    async def read_all(self, statement: Any) -> list[Any]:
+        """Every row of one SELECT (as `read_one`: one statement, no BEGIN on SQLite)."""
+        async with self._read_session() as session:
+            return list(await session.exec(statement))
+
+    async def read_get(self, model: type[_M], ident: Any) -> _M | None:
+        """One row by primary key (as `read_one`)."""
+        async with self._read_session() as session:
+            return await session.get(model, ident)
 
     def _write_session(self) -> AsyncSession:
         if self.dialect == "sqlite":

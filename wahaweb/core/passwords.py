@@ -64,6 +64,7 @@ class Passwords:
             revoked = await self._revoke(session, user.id, keep=hash_token(keep_token) if keep_token else None)
             self.audit.add(session, action="change_password", outcome=OK, user_id=user.id,
                            detail=f"{revoked} other sign-ins revoked")
+        self.accounts.trusted.forget(user.id)
         return revoked
 
     async def create_reset_link(self, actor: User | None, user_id: int) -> str:
@@ -109,6 +110,8 @@ class Passwords:
                 revoked = await self._revoke(session, user_id, keep=None)
                 self.audit.add(session, action="reset_password", outcome=OK, user_id=user_id,
                                detail=f"{revoked} sign-ins revoked")
+        if user is not None:
+            self.accounts.trusted.forget(user.id)
         if user is None:
             await self.audit.write(action="reset_password", outcome=REFUSED, detail="invalid, used or expired link")
             raise AuthError(MESSAGES["reset_link_invalid"], code="reset_link_invalid")

@@ -202,8 +202,7 @@ class SessionAccess:
         """System: a session row by id, no ownership check."""
         if not is_session_id(session_id):
             return None
-        async with self.db.session() as s:
-            return await s.get(WaSession, session_id)
+        return await self.db.read_get(WaSession, session_id)
 
     async def row_for_event(self, waha_name: str, metadata_id: object = None,
                             server_id: int | None = None) -> WaSession | None:
@@ -218,13 +217,12 @@ class SessionAccess:
             if row is None or row.name_on_waha != waha_name or (server_id is not None and row.server_id != server_id):
                 return None
             return row
-        async with self.db.session() as s:
-            stmt = select(WaSession).where(sa.or_(col(WaSession.waha_name) == waha_name,
-                                                  sa.and_(col(WaSession.waha_name).is_(None),
-                                                          col(WaSession.id) == waha_name)))
-            if server_id is not None:
-                stmt = stmt.where(WaSession.server_id == server_id)
-            rows = list(await s.exec(stmt.limit(2)))
+        stmt = select(WaSession).where(sa.or_(col(WaSession.waha_name) == waha_name,
+                                              sa.and_(col(WaSession.waha_name).is_(None),
+                                                      col(WaSession.id) == waha_name)))
+        if server_id is not None:
+            stmt = stmt.where(WaSession.server_id == server_id)
+        rows = await self.db.read_all(stmt.limit(2))
         return rows[0] if len(rows) == 1 else None
 
     async def rows_in(self, statuses: Iterable[str] | None = None) -> list[WaSession]:
