@@ -152,3 +152,12 @@ async def test_events_end_when_the_server_shuts_down(make):
     async with socket_client(sim) as client, client.events() as stream:
         sim.events.close_all()
         assert [event async for event in stream] == []
+
+
+async def test_events_reach_an_in_process_server_behind_a_plain_asgi_transport(make):
+    """The embedded simulator sits behind httpx.ASGITransport (no websocket): the socket still opens."""
+    sim, client = await make()
+    async with client.events() as stream:
+        await client.create_session("inproc")
+        first = await anext(stream)
+    assert (first["session"], first["payload"]["status"]) == ("inproc", "STARTING")

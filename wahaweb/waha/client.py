@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import httpx
 import pydantic
+from httpx_ws.transport import ASGIWebSocketTransport
 
 from wahaweb.waha.errors import (
     WahaError,
@@ -95,6 +96,9 @@ class WahaClient:
         self._api_key = api_key or None
         self._display_base_url = _display_url(base_url)
         self._request_code_deadline = request_code_deadline
+        #: An in-process app behind a plain ASGI transport: the events socket reaches it too.
+        self._asgi_app = transport.app if isinstance(transport, httpx.ASGITransport) and not isinstance(
+            transport, ASGIWebSocketTransport) else None
         self._http = httpx.AsyncClient(
             base_url=base_url,
             transport=transport,
@@ -315,7 +319,8 @@ class WahaClient:
         (in-process); a refused key ends the stream with `WahaUnauthorized`.
         """
         async with open_event_stream(
-            self._http, api_key=self._api_key, session=session, events=events, display_url=self._display_base_url
+            self._http, api_key=self._api_key, session=session, events=events, display_url=self._display_base_url,
+            in_process=self._asgi_app,
         ) as stream:
             yield stream
 

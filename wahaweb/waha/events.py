@@ -22,6 +22,7 @@ from httpx_ws import (
     WebSocketDisconnect,
     aconnect_ws,
 )
+from httpx_ws.transport import ASGIWebSocketTransport
 
 from wahaweb.waha.errors import WahaError, WahaUnauthorized, WahaUnavailable
 
@@ -84,11 +85,44 @@ async def open_event_stream(
     session: str,
     events: Sequence[str],
     display_url: str,
+    in_process: Any = None,
 ) -> AsyncIterator[WahaEventStream]:
     params: dict[str, Any] = {"session": session, "events": list(events)}
     if api_key:
         params["x-api-key"] = api_key
+    try:
+        async with _event_stream(http, params, display_url, in_process) as stream:
+            yield stream
+    except BaseExceptionGroup as group:  # the in-process transport's task group wraps what failed
+        if any(not isinstance(leaf, Exception) for leaf in _leaves(group)):
+            raise  # a cancellation stays one
+        raise _first_waha_error(group, display_url) from group
+
+
+def _first_waha_error(group: BaseExceptionGroup, display_url: str) -> BaseException:
+    for leaf in _leaves(group):
+        if isinstance(leaf, WahaError | HTTPXWSException):
+            return leaf if isinstance(leaf, WahaError) else WahaUnavailable(
+                f"WAHA at {display_url} ended its events socket: {type(leaf).__name__}.", method="GET",
+                path=EVENTS_PATH)
+    return WahaUnavailable(f"WAHA at {display_url} ended its events socket.", method="GET", path=EVENTS_PATH)
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
+@contextlib.asynccontextmanager
+async def _event_stream(http: httpx.AsyncClient, params: dict[str, Any], display_url: str,
+                        in_process: Any) -> AsyncIterator[WahaEventStream]:
     async with contextlib.AsyncExitStack() as stack:
+        if in_process is not None:
+            # An in-process app (the embedded simulator, a test's): a websocket-capable ASGI
+            # transport, opened and closed in this very task (its task group demands it).
+            transport = await stack.enter_async_context(ASGIWebSocketTransport(app=in_process))
+            http = await stack.enter_async_context(httpx.AsyncClient(base_url=http.base_url, transport=transport))
         try:
             socket: AsyncWebSocketSession = await stack.enter_async_context(
                 aconnect_ws(EVENTS_PATH, http, params=params)

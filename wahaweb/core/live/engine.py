@@ -1,8 +1,10 @@
 """The status engine: WAHA events in, one watcher per WAHA server, every change out.
 
-Two ways a status reaches wahaweb, both ending in `SessionService.apply_waha_status`
+Three ways a status reaches wahaweb, all ending in `SessionService.apply_waha_status`
 (which drops replays and older observations) and then in the `Notifier`:
 
+- WAHA's events socket (`/ws`, socket.py): one per WAHA server, held by the worker that
+  holds the server's lease; needs no public URL. While it is up the list poll slows down.
 - WAHA's `session.status` webhooks (`apply_event`, called by the webhook route): the
   change is stored and the listeners are called before the HTTP answer, with no wait
   for the next tick. A SCAN_QR_CODE event also fetches that rotation's QR once.
@@ -45,6 +47,7 @@ from wahaweb.core.live.qr import (
     rotation_from_statuses,
 )
 from wahaweb.core.live.servers import SERVER_UNREACHABLE, rebuild_watched
+from wahaweb.core.live.socket import EventSocket, SocketWatcher
 from wahaweb.core.live.webhook import WebhookEvent
 from wahaweb.core.models import User, WaSession
 
@@ -60,11 +63,10 @@ from wahaweb.core.live.watcher import (
     Sleep,
     TickReport,
     WatchedServer,
-    Watcher,
 )
 
 
-class StatusEngine(Watcher):
+class StatusEngine(SocketWatcher):
     def __init__(
         self,
         sessions: SessionService,
@@ -88,7 +90,15 @@ class StatusEngine(Watcher):
         make_lease_for: Callable[[str], WatcherLease] | None = None,
         servers_every: float = 5.0,
         probe_every: float = 60.0,
+        events_socket: bool = True,
+        socket_poll_every: float | None = None,
     ) -> None:
+        #: Open WAHA's events socket (`/ws`) for each held server once the loop runs (socket.py).
+        self.events_socket = events_socket
+        #: While a server's socket is up, list it only this often (default: the slow interval).
+        self.socket_poll_every = socket_poll_every if socket_poll_every is not None else slow_interval
+        self.sockets: dict[str, EventSocket] = {}
+        self._sockets_on = False
         self.on_tick = on_tick
         #: The `waha_server` table: with it, the engine polls one WatchedServer per enabled server.
         self.registry = registry
@@ -190,6 +200,7 @@ class StatusEngine(Watcher):
         """The watcher loop, plus the probes: every server's version, tier and engine, now and
         every `probe_every` seconds (placement reads them; a tick never waits for one)."""
         task = super().start()
+        self.open_sockets()
         if self.registry is not None and (self._probe_task is None or self._probe_task.done()):
             self._probe_task = asyncio.get_running_loop().create_task(self._probe_loop(), name="wahaweb-probes")
         return task
@@ -204,6 +215,7 @@ class StatusEngine(Watcher):
             await self.sleep(self.probe_every)
 
     async def stop(self) -> None:
+        await self._stop_sockets()
         task, self._probe_task = self._probe_task, None
         if task is not None:
             task.cancel()
@@ -222,9 +234,9 @@ class StatusEngine(Watcher):
                 waha_status=row.waha_status, session=row, source="server", detail=detail, at=self.clock()))
 
     # ============================================================== webhooks
-    async def apply_event(self, event: WebhookEvent) -> str:
-        """Apply one verified `session.status` event; notify at once. Returns the outcome."""
-        row = await self.sessions.row_for_event(event.session, event.metadata.get(META_SESSION_ID))
+    async def apply_event(self, event: WebhookEvent, server_id: int | None = None, *, source: str = "webhook") -> str:
+        """Apply one verified `session.status` event (a webhook, or `server_id`'s socket); notify at once."""
+        row = await self.sessions.row_for_event(event.session, event.metadata.get(META_SESSION_ID), server_id)
         if row is None:
             return "unknown_session"
         if row.status == st.FAILED and event.status == "STOPPED":
@@ -232,7 +244,7 @@ class StatusEngine(Watcher):
             return "ignored"
         error, clear = self._failure_reason(row.status, event.status or "")
         change = await self.sessions.apply_waha_status(
-            row.id, event.status, at=event.at, event_id=event.id, me=event.me, source="webhook",
+            row.id, event.status, at=event.at, event_id=event.id, me=event.me, source=source,
             error=error, clear_phone=clear,
         )
         if change is None:
@@ -241,7 +253,7 @@ class StatusEngine(Watcher):
                 return "unknown_session"
             return "duplicate" if event.id is not None and fresh.last_event_id == event.id else "stale"
         self._drift.pop(row.id, None)
-        live = self._status_live(change, "webhook", detail=error)
+        live = self._status_live(change, source, detail=error)
         if change.changed or _visible_diff(row, change.session):
             await self.notifier.publish(live)
         if event.status == "SCAN_QR_CODE":

@@ -36,6 +36,8 @@ class WatchedServer:
     last_error: str | None = None
     #: Number of list calls made by this process.
     polls: int = 0
+    #: When this process last listed it (monotonic seconds; -inf: never, or a poll is wanted now).
+    polled_at: float = float("-inf")
 
 
 def owned_by(server_id: int, *, default: bool) -> Callable[[WaSession], bool]:
@@ -50,6 +52,8 @@ class TickReport:
     polled: list[str] = dataclasses.field(default_factory=list)
     skipped: list[str] = dataclasses.field(default_factory=list)
     down: list[str] = dataclasses.field(default_factory=list)
+    #: Held, events socket up, not listed this tick (the poll slows down while events flow).
+    quiet: list[str] = dataclasses.field(default_factory=list)
     changes: list[LiveChange] = dataclasses.field(default_factory=list)
     fast: bool = False
 
