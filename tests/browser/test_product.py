@@ -16,6 +16,7 @@ from tests.browser.conftest import (
     register,
     screenshot,
 )
+from tests.qr_decode import decode_data_url, decode_gray
 
 pytestmark = pytest.mark.browser
 
@@ -78,7 +79,7 @@ def test_create_pair_connect_with_live_update_in_a_second_tab(browser, base_url,
 
     session_id = create_session(page, "Sales line")
     page.wait_for_selector("#session-qr")
-    assert page.get_attribute("#session-qr", "src").startswith("data:image/png;base64,")
+    assert page.get_attribute("#session-qr", "src").startswith("data:image/svg+xml,")
     page.wait_for_function("/\\d+ s/.test(document.querySelector('#qr-countdown').innerText)")
     screenshot(page, "session-pairing")
 
@@ -214,6 +215,29 @@ def test_phone_width_and_dark_mode(browser, base_url, admin_email):
     page.wait_for_selector("#session-qr")
     box = page.locator("#session-qr").bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert box["width"] >= 220 and box["height"] >= 220  # ~3.5 px a module for WhatsApp's version-9 code
+    # What Chromium painted decodes, to the text of the SVG sent (WhatsApp's shape: ref, three keys).
+    [text] = painted_qr_text(page)
+    assert decode_data_url(page.get_attribute("#session-qr", "src")) == [text]
+    assert re.fullmatch(r"2@[A-Za-z0-9+/=]+(,[A-Za-z0-9+/=]{44}){3}", text)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "session-phone-dark")
     context.close()
+
+
+def painted_qr_text(page) -> list[str]:
+    """The #session-qr <img> drawn onto a canvas at its size on screen, read back in gray, decoded."""
+    width, height, gray = page.evaluate("""() => {
+        const img = document.querySelector('#session-qr');
+        const w = Math.round(img.getBoundingClientRect().width), h = Math.round(img.getBoundingClientRect().height);
+        const canvas = document.createElement('canvas');
+        canvas.width = w; canvas.height = h;
+        const ctx = canvas.getContext('2d');
+        ctx.fillStyle = 'white'; ctx.fillRect(0, 0, w, h);
+        ctx.drawImage(img, 0, 0, w, h);
+        const rgba = ctx.getImageData(0, 0, w, h).data, gray = new Array(w * h);
+        for (let i = 0; i < w * h; i++) gray[i] = rgba[4 * i];
+        return [w, h, gray];
+    }""")
+    return decode_gray(bytes(gray), width, height)
+

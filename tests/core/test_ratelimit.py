@@ -101,7 +101,7 @@ async def test_eleventh_qr_in_a_minute_is_refused_then_allowed(make_core, sqlite
     row = await core.sessions.create(user)
     await reach(core, user, row.id, "SCAN_QR_CODE")
     for _ in range(10):
-        assert (await core.sessions.qr(user, row.id)).data_url.startswith("data:image/png;base64,")
+        assert (await core.sessions.qr(user, row.id)).data_url.startswith("data:image/svg+xml,")
     with pytest.raises(RateLimited) as info:
         await core.sessions.qr(user, row.id)
     assert info.value.name == "qr"

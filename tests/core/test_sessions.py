@@ -11,6 +11,7 @@ import time
 import httpx
 import pytest
 
+from tests.qr_decode import decode_data_url
 from wahaweb.core import status as st
 from wahaweb.core.constants import META_SESSION_ID, META_USER_EMAIL, META_USER_ID
 from wahaweb.core.errors import InvalidState, NotFound, PlanLimitReached, ValidationFailed, WahaProblem
@@ -188,7 +189,7 @@ async def test_lifecycle_keeps_db_and_waha_in_step(fast):
     row = await reach(fast, user, row.id, "SCAN_QR_CODE")
     assert row.status == st.PAIRING and sim.status(row.id) == "SCAN_QR_CODE"
     qr = await sessions.qr(user, row.id)
-    assert qr.mimetype == "image/png" and qr.data_url.startswith("data:image/png;base64,")
+    assert qr.mimetype == "image/svg+xml" and decode_data_url(qr.data_url) == [sim.session(row.id).qr_value]
     code = await sessions.request_pairing_code(user, row.id, "+628123456789")
     assert len(code) == 9 and code[4] == "-"
     assert sim.session(row.id).pairing_phone == "628123456789"
@@ -484,7 +485,7 @@ async def test_engine_helpers(fast, clock):
     assert {r.id for r in await fast.sessions.rows_in([st.PAIRING])} == {a.id}
     assert len(await fast.sessions.rows_in()) == 2
     qr = await fast.sessions.fetch_qr(a.id)  # no rate limit, no actor
-    assert qr.data
+    assert decode_data_url(qr.data_url) == [fast.demo.simulator.session(a.id).qr_value]
     change = await fast.sessions.mark_failed(a.id, "stuck in STARTING", source="watcher")
     assert change.changed and change.user_id == user.id and change.session.last_error == "stuck in STARTING"
 

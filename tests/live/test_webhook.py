@@ -7,6 +7,7 @@ import datetime as dt
 import httpx
 import pytest
 
+from tests.qr_decode import decode_data_url
 from wahaweb.core.audit import AuditLog
 from wahaweb.core.live import parse_envelope, sign, verify_signature
 from wahaweb.core.live.webhook import BadEnvelope
@@ -184,7 +185,7 @@ async def test_real_waha_delivery_reaches_the_db_and_listeners_without_a_tick(ma
     assert (await env.row(row.id)).status == "pairing"
     assert env.recorder.statuses(row.id)[-1] == "pairing"
     [qr] = env.recorder.qrs(row.id)
-    assert qr.rotation == 1 and qr.data_url.startswith("data:image/png;base64,")
+    assert qr.rotation == 1 and decode_data_url(qr.data_url) == [env.sim.session(row.id).qr_value]
     assert env.engine.ticks == 0 and env.list_calls() == 0  # no watcher involved
     # The phone scans: WORKING arrives the same way, with the number.
     env.sim.scan(row.id, phone="628000111222", push_name="Ann")

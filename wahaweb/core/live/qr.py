@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from wahaweb.core.clock import Clock, utcnow
 from wahaweb.core.errors import InvalidState, NotFound
 from wahaweb.core.live.notify import QrState
-from wahaweb.waha import QRImage
+from wahaweb.core.qr_svg import QrPicture
 
 logger = logging.getLogger("wahaweb.core.live")
 
@@ -29,7 +29,7 @@ logger = logging.getLogger("wahaweb.core.live")
 WAHA_QR_LIFETIMES: tuple[float, float] = (60.0, 20.0)
 WAHA_QR_MAX_ROTATIONS = 6
 
-Fetch = Callable[[str], Awaitable[QRImage]]
+Fetch = Callable[[str], Awaitable[QrPicture]]
 OnNew = Callable[[QrState], Awaitable[None]]
 
 
@@ -121,7 +121,7 @@ class QrCache:
         self._pending.pop(session_id, None)
         self._generation[session_id] = self._generation.get(session_id, 0) + 1
 
-    async def store(self, session_id: str, user_id: int, image: QRImage, *, rotation: int | None = None,
+    async def store(self, session_id: str, user_id: int, image: QrPicture, *, rotation: int | None = None,
                     seen_at: dt.datetime | None = None, certain: bool = False) -> QrState | None:
         """Record a fetched QR; returns the new state, or None when it is the one already cached."""
         now = self.clock()

@@ -100,6 +100,8 @@ class SessionAccess:
         self.on_create = on_create
         #: The WAHA servers; None: every session is on `waha` (a service built without servers).
         self.servers = servers
+        #: Servers whose raw QR failed once: their QR is WAHA's PNG (None: the service's own `waha`).
+        self.png_qr_servers: set[int | None] = set()
         self.on_no_capacity = on_no_capacity
         self.db = db
         self.waha = waha

@@ -21,11 +21,12 @@ from wahaweb.core.errors import (
     WahaProblem,
 )
 from wahaweb.core.models import User, WaSession
+from wahaweb.core.qr_svg import QrPicture, qr_picture
 from wahaweb.core.sessions.provisioning import SessionProvisioning
 from wahaweb.core.sessions.rules import (
     validate_phone,
 )
-from wahaweb.waha import QRImage, SessionDTO, SessionInfo
+from wahaweb.waha import SessionDTO, SessionInfo
 from wahaweb.waha.errors import (
     WahaAlreadyExists,
     WahaError,
@@ -174,23 +175,39 @@ class SessionService(SessionProvisioning):
             raise NotFound()
         return fresh
 
-    async def qr(self, actor: User | None, session_id: str) -> QRImage:
+    async def qr(self, actor: User | None, session_id: str) -> QrPicture:
         """The current QR code (rate limit: QR, 10/min). `.data_url` goes straight into an <img>."""
         async with self._action("qr", actor, session_id, limit="qr") as (user, row, _):
             return await self._qr(row)
 
-    async def fetch_qr(self, session_id: str) -> QRImage:
+    async def fetch_qr(self, session_id: str) -> QrPicture:
         """System: the current QR for the status engine (no actor, no rate limit)."""
         row = await self.get_row(session_id)
         if row is None:
             raise NotFound()
         return await self._qr(row)
 
-    async def _qr(self, row: WaSession) -> QRImage:
+    async def _qr(self, row: WaSession) -> QrPicture:
+        """WAHA's raw text drawn as SVG; WAHA's PNG on a server whose raw QR failed (remembered per server)."""
         if row.status not in (st.CREATING, st.STARTING, st.PAIRING):
             raise InvalidState(f"There is no QR code to scan: the session is {row.status}.")
+        raw_refused = False
         try:
-            return await (await self._waha_for(row)).get_qr(row.name_on_waha)
+            waha = await self._waha_for(row)
+            if row.server_id not in self.png_qr_servers:
+                try:
+                    return qr_picture(await waha.get_qr_raw(row.name_on_waha))
+                except WahaWrongState:
+                    raise
+                except WahaError as exc:  # fall back to the PNG now; for good if WAHA said no (4xx, unreadable)
+                    raw_refused = exc.status_code is not None and (exc.status_code < 500 or exc.status_code == 501)
+                    logger.warning("raw QR of %s failed on server %s: %s", row.id, row.server_id, exc)
+                except ValueError as exc:  # a text no QR holds (segno): this once, WAHA's PNG
+                    logger.warning("raw QR of %s could not be drawn: %s", row.id, exc)
+            image = await waha.get_qr(row.name_on_waha)
+            if raw_refused:
+                self.png_qr_servers.add(row.server_id)
+            return QrPicture(data_url=image.data_url, mimetype=image.mimetype, source="png")
         except WahaWrongState as exc:
             if exc.current_status:
                 await self.apply_waha_status(row.id, exc.current_status, source="qr")
