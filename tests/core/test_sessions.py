@@ -382,19 +382,24 @@ async def test_create_that_never_reached_waha_leaves_nothing_behind(make_core, s
     sim = Simulator(SimulatorConfig(api_key=SIM_KEY, qr_delay=0.01))
     transport = SwitchableTransport(httpx.ASGITransport(app=sim.app))
 
+    stuck: list[str] = []
+
     async def slow_create(request, forward):
         if request.method == "POST" and request.url.path == "/api/sessions":
-            await asyncio.sleep(5)  # stuck on the way: cancelled by create_timeout before WAHA sees it
+            try:
+                await asyncio.Event().wait()  # stuck on the way, for ever: only create_timeout ends it
+            except asyncio.CancelledError:
+                stuck.append("cancelled")
+                raise
         return await forward(request)
 
     transport.hook = slow_create
     try:
         core = await make_core(remote_settings(sqlite_url), waha_transport=transport, create_timeout=0.1)
         user = await register(core, "timeout@example.com")
-        started = time.perf_counter()
         with pytest.raises(WahaProblem, match="did not answer"):
             await core.sessions.create(user)
-        assert time.perf_counter() - started < 1.5
+        assert stuck == ["cancelled"]  # the timeout gave up on the call (no wall-clock bound needed)
         assert sim.engine.sessions == {}
         rows = await core.sessions.of_user(user)
         assert [r.status for r in rows] == [st.FAILED]
@@ -542,7 +547,9 @@ async def test_create_is_one_waha_round_trip_without_waiting_for_the_qr(make_cor
         timings.append(time.perf_counter() - started)
         assert row.status == st.STARTING  # returned before any QR exists
         assert [(r["method"], r["path"]) for r in core.demo.simulator.requests] == [("POST", "/api/sessions")]
-    assert min(timings) >= 0.15 and max(timings) < 0.6, timings
+    # WAHA's latency is really waited for; no upper bound on the wall clock (a loaded machine
+    # is slow): that the create never waits for the QR is the status and the one request above.
+    assert min(timings) >= 0.15, timings
     core.demo.simulator.clear_faults()
     events = await core.audit.recent(5, action="create")
     assert all(e.duration_ms >= 150 for e in events)

@@ -1,23 +1,30 @@
-"""The background loop: pace, waking up for new work, surviving errors, stopping cleanly."""
+"""The background loop: pace, waking up for new work, surviving errors, stopping cleanly.
+
+The loop's pacing runs on a `LoopClock` (its `sleep` and `monotonic`), moved by hand and
+only while the loop is parked: what these tests say about intervals holds on the fake time
+line, however slow the machine (or a second suite running beside this one).
+"""
 
 from __future__ import annotations
 
-import asyncio
+import pytest
 
+from tests.timing import LoopClock, eventually
 from wahaweb.waha.errors import WahaError
 
 
-async def _wait_for(predicate, timeout: float = 30.0) -> float:
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    while not await predicate():
-        assert loop.time() - started < timeout, "timed out"
-        await asyncio.sleep(0.01)
-    return loop.time() - started
+@pytest.fixture
+def loop_clock() -> LoopClock:
+    return LoopClock()
 
 
-async def test_loop_follows_a_session_from_start_to_connected_and_stops(make_env):
-    env = await make_env(webhooks=False, qr_delay=0.02, engine_kwargs={"fast_interval": 0.02, "slow_interval": 0.5})
+def paced(clock: LoopClock, **intervals: float) -> dict:
+    return {"sleep": clock.sleep, "monotonic": clock.monotonic, **intervals}
+
+
+async def test_loop_follows_a_session_from_start_to_connected_and_stops(make_env, loop_clock):
+    env = await make_env(webhooks=False, qr_delay=0.02,
+                         engine_kwargs=paced(loop_clock, fast_interval=0.02, slow_interval=0.5))
     user = await env.user("alice@example.com")
     task = env.engine.start()
     assert env.engine.start() is task  # idempotent
@@ -26,54 +33,54 @@ async def test_loop_follows_a_session_from_start_to_connected_and_stops(make_env
     async def status_is(expected):
         return (await env.row(sid)).status == expected
 
-    await _wait_for(lambda: status_is("pairing"))
-    await _wait_for(lambda: _true(env.engine.current_qr(sid) is not None))
+    ticking = dict(clock=loop_clock, step=0.02, within=0.5)
+    await eventually(lambda: status_is("pairing"), **ticking, what="pairing")
+    await eventually(lambda: env.engine.current_qr(sid) is not None, **ticking, what="a QR")
     env.sim.scan(sid)
-    await _wait_for(lambda: status_is("connected"))
+    await eventually(lambda: status_is("connected"), **ticking, what="connected")
     assert env.recorder.statuses(sid)[-2:] == ["pairing", "connected"]
     await env.engine.stop()
     assert task.done() and not env.engine.running
     ticks = env.engine.ticks
-    await asyncio.sleep(0.1)
+    loop_clock.advance(60)  # a minute of the loop's time: a stopped loop does not tick
+    await loop_clock.settle()
     assert env.engine.ticks == ticks
 
 
-async def _true(value):
-    return value
-
-
-async def test_slow_loop_notices_new_work_from_the_database_without_waiting_for_the_slow_tick(make_env):
+async def test_slow_loop_notices_new_work_from_the_database_without_waiting_for_the_slow_tick(make_env, loop_clock):
     """A session created by another worker (no wake()) is picked up at the probe pace, not after 30 s."""
     env = await make_env(webhooks=False, qr_delay=0.02,
-                         engine_kwargs={"fast_interval": 0.02, "slow_interval": 30.0, "probe_interval": 0.05})
+                         engine_kwargs=paced(loop_clock, fast_interval=0.02, slow_interval=30.0, probe_interval=0.05))
     user = await env.user("alice@example.com")
     env.engine.start()
-    await _wait_for(lambda: _true(env.engine.ticks >= 1))
-    await asyncio.sleep(0.05)
+    # Parked in the slow pause, probing the database every 0.05 s of its time.
+    await eventually(lambda: env.engine.ticks >= 1 and loop_clock.parked(within=0.05), what="the first tick")
     assert env.engine.interval == 30.0
     sid = (await env.core.sessions.create(user)).id
+    created_at = loop_clock.now
 
     async def pairing():
         return (await env.row(sid)).status == "pairing"
 
-    # Half the slow interval is a bound no loaded machine reaches; a loop that waited for the
-    # slow tick would take the whole 30 s.
-    elapsed = await _wait_for(pairing, timeout=15.0)
-    assert elapsed < 15.0
+    # The clock moves 0.05 s at a time, and only while the loop waits for it: a loop that
+    # waited for its slow tick would need 30 s of it.
+    await eventually(pairing, clock=loop_clock, step=0.05, within=0.05, what="pairing")
+    assert loop_clock.now - created_at < 15.0
     await env.engine.stop()
 
 
-async def test_wake_ticks_at_once(make_env):
-    env = await make_env(webhooks=False, engine_kwargs={"fast_interval": 30.0, "slow_interval": 30.0})
+async def test_wake_ticks_at_once(make_env, loop_clock):
+    env = await make_env(webhooks=False, engine_kwargs=paced(loop_clock, fast_interval=30.0, slow_interval=30.0))
     env.engine.start()
-    await _wait_for(lambda: _true(env.engine.ticks >= 1))
+    await eventually(lambda: env.engine.ticks >= 1 and loop_clock.parked(within=30.0), what="the first tick")
     env.engine.wake()
-    await _wait_for(lambda: _true(env.engine.ticks >= 2), timeout=1.0)
+    await eventually(lambda: env.engine.ticks >= 2, what="a tick after wake()")
+    assert loop_clock.now == 0.0  # not a moment of the loop's time passed: the wake did it
     await env.engine.stop()
 
 
-async def test_loop_survives_a_failing_tick(make_env, monkeypatch):
-    env = await make_env(webhooks=False, engine_kwargs={"fast_interval": 0.01, "slow_interval": 0.01})
+async def test_loop_survives_a_failing_tick(make_env, monkeypatch, loop_clock):
+    env = await make_env(webhooks=False, engine_kwargs=paced(loop_clock, fast_interval=0.01, slow_interval=0.01))
     calls = {"n": 0}
     real = env.core.waha.list_sessions
 
@@ -87,6 +94,6 @@ async def test_loop_survives_a_failing_tick(make_env, monkeypatch):
 
     monkeypatch.setattr(env.core.waha, "list_sessions", flaky)
     env.engine.start()
-    await _wait_for(lambda: _true(calls["n"] >= 4))
+    await eventually(lambda: calls["n"] >= 4, clock=loop_clock, step=0.01, within=0.01, what="four ticks")
     assert env.engine.running
     await env.engine.stop()

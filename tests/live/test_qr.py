@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from tests.timing import eventually
 from wahaweb.core.clock import FakeClock
 from wahaweb.core.errors import InvalidState, NotFound, RateLimited
 from wahaweb.core.live import QrCache, rotation_from_statuses
@@ -100,14 +101,6 @@ async def test_qr_cache_rotation_expiry_dedupe_and_coalescing():
     assert cache.get("s") is None and len(pushed) == 3
 
 
-async def _wait_for(predicate, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.01)
-
-
 async def test_each_rotation_event_fetches_the_qr_once_whatever_the_number_of_tabs(make_env, clock):
     """Driven by hand: WAHA's QR lifetimes (60 s, then 20 s) pass on a fake clock, not in real time."""
     from tests.simulator.fake_clock import FakeClock
@@ -168,7 +161,7 @@ async def test_polling_fallback_refetches_after_the_estimated_expiry_only(make_e
     await env.engine.drain()
     assert env.qr_calls() == 1
     # After it (0.3 s life + grace on the engine's clock, and WAHA really rotated):
-    await env.sim.engine.wait_for_status(sid, ["FAILED"], 0.35)  # just real time passing
+    await eventually(lambda: env.sim.session(sid).qr_number >= 2, what="WAHA's second QR")
     env.clock.advance(0.4)
     await env.engine.tick()
     await env.engine.drain()
@@ -260,7 +253,8 @@ async def test_manual_refresh_that_finds_a_new_qr_pushes_it(make_env):
     assert await env.sim.wait_for_status(sid, "SCAN_QR_CODE") == "SCAN_QR_CODE"
     await env.engine.tick()
     await env.engine.drain()
-    await asyncio.sleep(0.35)  # WAHA rotated (0.3 s scaled), the engine's clock did not move
+    # WAHA rotated (0.3 s scaled); the engine's clock did not move.
+    await eventually(lambda: env.sim.session(sid).qr_number >= 2, what="WAHA's second QR")
     state = await env.engine.manual_refresh(user, sid)
     assert state.rotation == 2
     assert [q.rotation for q in env.recorder.qrs(sid)] == [1, 2]

@@ -10,13 +10,12 @@ not those a sign-in checked a moment ago answered: `wahaweb.core.trusted`), feed
 
 from __future__ import annotations
 
-import asyncio
-
 import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from tests.core.conftest import PASSWORD, clock, embedded_settings, make_core, register, sqlite_url  # noqa: F401
 from tests.state.test_listener import FakeApp
+from tests.timing import eventually
 from wahaweb.api import webhook as webhook_route
 from wahaweb.core.accounts import hash_token
 from wahaweb.state.live import make_listener
@@ -86,11 +85,8 @@ async def test_one_create_click_to_the_first_qr(make_core, sqlite_url):  # noqa:
     assert page.visible(row.id) is not None
     await core.audit.for_session(row.id, 20)
     # WAHA answers, shows a QR, its webhook arrives: the engine fetches the QR once and pushes it.
-    for _ in range(500):
-        if app.feeds.get(feed_token) is not None and row.id in app.feeds[feed_token].qr:
-            break
-        await asyncio.sleep(0.01)
-    assert row.id in app.feeds[feed_token].qr, "the first QR never reached the feed"
+    await eventually(lambda: app.feeds.get(feed_token) is not None and row.id in app.feeds[feed_token].qr,
+                     what="the first QR in the feed")
 
     waha = [f"{r['method']} {r['path'].replace(row.id, '{id}')}" for r in sim.requests]
     assert waha == WAHA_REQUESTS
