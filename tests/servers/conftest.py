@@ -47,8 +47,8 @@ class Farm:
         return len(self.sims[name].engine.sessions)
 
 
-def _sim(profile: str) -> Simulator:
-    return Simulator(SimulatorConfig(api_key=SIM_KEY, qr_delay=0.02, time_scale=50.0, profile=profile))
+def _sim(profile: str, time_scale: float = 50.0) -> Simulator:
+    return Simulator(SimulatorConfig(api_key=SIM_KEY, qr_delay=0.02, time_scale=time_scale, profile=profile))
 
 
 @pytest.fixture
@@ -56,9 +56,9 @@ async def make_farm(tmp_path) -> AsyncIterator[Any]:
     built: list[tuple[Core, list[Simulator]]] = []
 
     async def factory(servers: list[tuple[str, int]], *, database_url: str | None = None,
-                      profiles: dict[str, str] | None = None, **settings: Any) -> Farm:
+                      profiles: dict[str, str] | None = None, time_scale: float = 50.0, **settings: Any) -> Farm:
         profiles = profiles or {}
-        sims = {name: _sim(profiles.get(name, "plus-2026.7")) for name, _ in servers}
+        sims = {name: _sim(profiles.get(name, "plus-2026.7"), time_scale) for name, _ in servers}
         urls = {name: f"http://{name}.waha.test" for name, _ in servers}
         first, first_capacity = servers[0]
         values: dict[str, Any] = dict(

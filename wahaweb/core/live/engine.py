@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -125,8 +124,6 @@ class StatusEngine(SocketWatcher):
                           max_rotations=qr_max_rotations)
         self.ticks = 0
         self._fast = True
-        self._drift: dict[str, tuple[Any, ...]] = {}
-        self._starting_since: dict[str, tuple[dt.datetime, dt.datetime]] = {}
         self._wake = asyncio.Event()
         self._tick_lock = asyncio.Lock()
         self._stopping = False
@@ -228,7 +225,7 @@ class StatusEngine(SocketWatcher):
         if server.server_id is not None and self.registry is not None:
             await self.registry.mark_reachable(server.server_id, reachable, server.last_error)
         detail = None if reachable else SERVER_UNREACHABLE
-        for row in [r for r in await self.sessions.rows_in() if server.owns(r)]:
+        for row in await server.rows(self.sessions):
             await self.notifier.publish(LiveChange(
                 kind=STATUS, session_id=row.id, user_id=row.user_id, status=row.status, old_status=row.status,
                 waha_status=row.waha_status, session=row, source="server", detail=detail, at=self.clock()))
@@ -252,7 +249,8 @@ class StatusEngine(SocketWatcher):
             if fresh is None:
                 return "unknown_session"
             return "duplicate" if event.id is not None and fresh.last_event_id == event.id else "stale"
-        self._drift.pop(row.id, None)
+        for watched in self.servers:
+            watched.drift.pop(row.id, None)
         live = self._status_live(change, source, detail=error)
         if change.changed or _visible_diff(row, change.session):
             await self.notifier.publish(live)

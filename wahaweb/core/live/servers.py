@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wahaweb.core.live.lease import WatcherLease, server_key
 from wahaweb.core.live.notify import LiveChange
@@ -16,6 +17,7 @@ from wahaweb.waha import WahaClient
 if TYPE_CHECKING:  # pragma: no cover
     from wahaweb.core.models import WahaServer
     from wahaweb.core.servers import ServerRegistry
+    from wahaweb.core.sessions import SessionService
 
 #: What a session's card says while its WAHA server does not answer (its status is kept).
 SERVER_UNREACHABLE = "server unreachable"
@@ -38,6 +40,19 @@ class WatchedServer:
     polls: int = 0
     #: When this process last listed it (monotonic seconds; -inf: never, or a poll is wanted now).
     polled_at: float = float("-inf")
+    #: The `default` server also holds rows placed before servers were data (server_id NULL).
+    default: bool = False
+    #: Per server, pruned by that server's own tick only (a shared map pruned by every server's
+    #: tick lost the other servers' entries, so their drifting rows never converged):
+    #: session id -> the disagreement seen at the last tick; session id -> when STARTING was first seen.
+    drift: dict[str, tuple[Any, ...]] = dataclasses.field(default_factory=dict)
+    starting_since: dict[str, tuple[dt.datetime, dt.datetime]] = dataclasses.field(default_factory=dict)
+
+    async def rows(self, sessions: SessionService) -> list[WaSession]:
+        """This server's rows: ONE query (a lone server built without the registry: every row)."""
+        if self.server_id is None:
+            return await sessions.rows_in()
+        return await sessions.rows_on(self.server_id, unplaced=self.default)
 
 
 def owned_by(server_id: int, *, default: bool) -> Callable[[WaSession], bool]:
@@ -71,14 +86,15 @@ async def rebuild_watched(current: Sequence[WatchedServer], rows: Sequence[WahaS
         assert row.id is not None
         key = server_key(server_label(False, row.base_url))
         waha = await registry.client_for(row.id)
-        owns = owned_by(row.id, default=row.name == "default")
+        default = row.name == "default"
+        owns = owned_by(row.id, default=default)
         old = by_key.pop(key, None)
         if old is not None:
-            old.waha, old.owns, old.server_id = waha, owns, row.id
+            old.waha, old.owns, old.server_id, old.default = waha, owns, row.id, default
             result.append(old)
         else:
             result.append(WatchedServer(key=key, waha=waha, lease=lease_for(key), owns=owns, server_id=row.id,
-                                        down=row.reachable is False))
+                                        down=row.reachable is False, default=default))
     for gone in by_key.values():  # disabled or removed: stop polling it
         with contextlib.suppress(Exception):
             await gone.lease.release()

@@ -223,7 +223,7 @@ class SocketWatcher(Watcher):
         due = self.qr.due()
         if not due:
             return
-        rows = {row.id: row for row in await self.sessions.rows_in() if server.owns(row)}
+        rows = {row.id: row for row in await server.rows(self.sessions)}
         for session_id in due:
             row = rows.get(session_id)
             if row is not None and row.status == st.PAIRING:

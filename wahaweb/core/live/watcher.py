@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from wahaweb.core import status as st
 from wahaweb.core.clock import Clock
@@ -64,8 +64,6 @@ class Watcher:
     ticks: int
     on_tick: Callable[[float], None] | None
     _fast: bool
-    _drift: dict[str, tuple[Any, ...]]
-    _starting_since: dict[str, tuple[dt.datetime, dt.datetime]]
     _wake: asyncio.Event
     _tick_lock: asyncio.Lock
     _stopping: bool
@@ -251,7 +249,7 @@ class Watcher:
             await self._server_health(server, True)
         report.polled.append(server.key)
         by_name = {info.name: info for info in infos}  # WAHA's names: our rows' `name_on_waha`
-        rows = [row for row in await self.sessions.rows_in() if server.owns(row)]
+        rows = await server.rows(self.sessions)  # one query per server per tick, whatever the tabs
         live_ids = {row.id for row in rows}
         changes: list[LiveChange] = []
         statuses: dict[str, str] = {}
@@ -278,10 +276,10 @@ class Watcher:
                 self.qr.request(session_id, due_row.user_id)
             elif due_row is None or statuses.get(session_id) != st.PAIRING:
                 self.qr.forget(session_id)
-        for session_id in [sid for sid in self._drift if sid not in live_ids]:
-            self._drift.pop(session_id, None)
-        for session_id in [sid for sid in self._starting_since if statuses.get(sid) != st.STARTING]:
-            self._starting_since.pop(session_id, None)
+        for session_id in [sid for sid in server.drift if sid not in live_ids]:
+            server.drift.pop(session_id, None)
+        for session_id in [sid for sid in server.starting_since if statuses.get(sid) != st.STARTING]:
+            server.starting_since.pop(session_id, None)
         return changes, any(status in FAST_STATUSES for status in statuses.values())
 
     async def _reconcile(self, server: WatchedServer, row: WaSession, info: SessionInfo | None,
@@ -290,23 +288,23 @@ class Watcher:
             return []  # WAHA may not have it yet: the create flow (or reconcile_creating) decides
         raw = None if info is None else str(info.status)
         if info is None and row.status == st.FAILED:
-            self._drift.pop(row.id, None)
+            server.drift.pop(row.id, None)
             return []
         if info is not None and (raw == row.waha_status or (row.status == st.FAILED and raw == "STOPPED")):
-            self._drift.pop(row.id, None)
+            server.drift.pop(row.id, None)
             return await self._consistent(server, row, info, str(info.status))
         # WAHA disagrees with the row.
         key = (raw, row.status_seen_at, row.status)
         newer = row.status_seen_at is not None and row.status_seen_at > observed_at
-        repeated = self._drift.get(row.id) == key
+        repeated = server.drift.get(row.id) == key
         if newer and not repeated:
             # Something newer than our list was applied meanwhile (a webhook, a user action):
             # look again next tick; if nothing moved by then, WAHA's list wins.
-            self._drift[row.id] = key
+            server.drift[row.id] = key
             return []
         if info is None:
             change = await self.sessions.mark_failed(row.id, MISSING_REASON, source="watcher", clear_phone=True)
-            self._drift.pop(row.id, None)
+            server.drift.pop(row.id, None)
             if change is None:
                 return []
             live = self._status_live(change, "watcher", detail=MISSING_REASON)
@@ -319,9 +317,9 @@ class Watcher:
             force=repeated,
         )
         if change is None:
-            self._drift[row.id] = key
+            server.drift[row.id] = key
             return []
-        self._drift.pop(row.id, None)
+        server.drift.pop(row.id, None)
         live = self._status_live(change, "watcher", detail=error)
         await self._after_status(live, first_qr=row.status in (st.CREATING, st.STARTING))
         return [live]
@@ -364,10 +362,10 @@ class Watcher:
     # ------------------------------------------------------------- stuck
     async def _check_stuck(self, server: WatchedServer, row: WaSession) -> list[LiveChange]:
         now = self.clock()
-        known = self._starting_since.get(row.id)
+        known = server.starting_since.get(row.id)
         if known is None or known[0] != row.status_changed_at:
             known = (row.status_changed_at, now)
-            self._starting_since[row.id] = known
+            server.starting_since[row.id] = known
         since = min(row.status_changed_at, known[1])
         if (now - since).total_seconds() < self.stuck_after:
             return []
@@ -375,7 +373,7 @@ class Watcher:
             return await self._auto_restart(server, row)
         reason = STUCK_REASON.format(secs=self.stuck_after)
         change = await self.sessions.mark_failed(row.id, reason, source="watcher")
-        self._starting_since.pop(row.id, None)
+        server.starting_since.pop(row.id, None)
         with contextlib.suppress(WahaError):  # a failed session should not keep running on WAHA
             await server.waha.stop_session(row.name_on_waha)
         if change is None:
@@ -389,7 +387,7 @@ class Watcher:
         change = await self.sessions.auto_restart(row, detail, self.max_auto_restarts)
         if change is None:
             return []
-        self._starting_since.pop(row.id, None)
+        server.starting_since.pop(row.id, None)
         if change.new_status == st.FAILED:
             live = self._status_live(change, "watcher", detail=MISSING_REASON)
             await self._after_status(live)

@@ -235,6 +235,16 @@ class SessionAccess:
         async with self.db.session() as s:
             return list(await s.exec(stmt.order_by(col(WaSession.created_at), col(WaSession.id))))
 
+    async def rows_on(self, server_id: int, *, unplaced: bool = False) -> list[WaSession]:
+        """System: the rows on one WAHA server (plus rows with no server when `unplaced`), oldest
+        first. One statement, using the (server_id, waha_name) index: the watcher's read per server."""
+        where = col(WaSession.server_id) == server_id
+        if unplaced:
+            where = sa.or_(where, col(WaSession.server_id).is_(None))
+        async with self.db.session() as s:
+            return list(await s.exec(select(WaSession).where(where)
+                                     .order_by(col(WaSession.created_at), col(WaSession.id))))
+
     async def drain(self) -> None:
         """Wait for the service's background work: creates finishing on WAHA, announcements (tests)."""
         await self.aclose()
