@@ -165,7 +165,8 @@ async def _fifteen_for_ten(farm) -> None:
     users = [await farm.user(f"m{i}@example.com") for i in range(15)]
     results = await asyncio.gather(*(farm.core.sessions.create(u) for u in users), return_exceptions=True)
     refused = [r for r in results if isinstance(r, NoCapacity)]
-    assert len(refused) == 5 and len(results) - len(refused) == 10, results
+    outcomes = [type(r).__name__ + (f": {r}" if isinstance(r, BaseException) else "") for r in results]
+    assert len(refused) == 5 and len(results) - len(refused) == 10, outcomes
     assert await farm.placed() == {"default": 2, "b": 3, "c": 5}
     assert [farm.on_waha(n) for n in ("default", "b", "c")] == [2, 3, 5]
 
