@@ -20,8 +20,66 @@ import time
 from benchmarks.context import BenchContext
 from benchmarks.registry import NotMeasured, ScenarioResult, scenario
 from benchmarks.scenarios._hooks import require_modules
+from benchmarks.stats import Stats
 
 NAME = "wahaweb_qr_state"
+
+
+class HopClock:
+    """perf_counter stamps of each hop of the SCAN_QR_CODE -> QR-in-state path, by session id."""
+
+    def __init__(self, bench) -> None:
+        self.stamps: dict[str, dict[str, float]] = {}
+        self.rows: list[dict[str, float]] = []
+        engine, sessions, waha = bench.engine, bench.core.sessions, bench.core.waha
+        stamp = self._stamp
+        apply_event, apply_status, get_raw, store = (engine.apply_event, sessions.apply_waha_status,
+                                                      waha.get_qr_raw, engine.qr.store)
+
+        async def timed_event(event, *args, **kwargs):
+            if event.status == "SCAN_QR_CODE":
+                stamp(event.session, "webhook")
+            return await apply_event(event, *args, **kwargs)
+
+        async def timed_status(session_id, waha_status, **kwargs):
+            result = await apply_status(session_id, waha_status, **kwargs)
+            if waha_status == "SCAN_QR_CODE":
+                stamp(session_id, "db_written")
+            return result
+
+        async def timed_raw(name):
+            stamp(name, "fetch_start")
+            value = await get_raw(name)
+            stamp(name, "fetched")
+            return value
+
+        async def timed_store(session_id, *args, **kwargs):
+            stamp(session_id, "drawn")
+            return await store(session_id, *args, **kwargs)
+
+        engine.apply_event, sessions.apply_waha_status = timed_event, timed_status
+        waha.get_qr_raw, engine.qr.store = timed_raw, timed_store
+
+    def _stamp(self, session_id: str, hop: str) -> None:
+        self.stamps.setdefault(session_id, {}).setdefault(hop, time.perf_counter())
+
+    def finish(self, session_id: str, t0: float, t_state: float) -> None:
+        got = self.stamps.pop(session_id, {})
+        if all(k in got for k in ("webhook", "db_written", "fetch_start", "fetched", "drawn")):
+            self.rows.append({"create_to_webhook": got["webhook"] - t0,
+                              "webhook_to_fetch_start": got["fetch_start"] - got["webhook"],
+                              "webhook_to_db_written": got["db_written"] - got["webhook"],
+                              "qr_fetch_raw": got["fetched"] - got["fetch_start"],
+                              "draw_svg": got["drawn"] - got["fetched"],
+                              "store_to_state": t_state - got["drawn"],
+                              "webhook_to_state": t_state - got["webhook"]})
+
+    def report(self) -> tuple[dict, dict]:
+        hops = list(self.rows[0]) if self.rows else []
+        data = {hop: Stats.of([r[hop] for r in self.rows]).to_dict() for hop in hops}
+        rows = [[hop, len(self.rows), f"{Stats.of([r[hop] for r in self.rows]).p50 * 1000:.1f}",
+                 f"{Stats.of([r[hop] for r in self.rows]).p95 * 1000:.1f}"] for hop in hops]
+        return {"columns": ["hop", "n", "p50 ms", "p95 ms"], "rows": rows}, data
 
 
 async def measure_qr_state(ctx: BenchContext) -> ScenarioResult:
@@ -53,6 +111,7 @@ async def measure_qr_state(ctx: BenchContext) -> ScenarioResult:
                 future.set_result((now, change.source))
 
         remove = bench.engine.notifier.add(tab)
+        hops = HopClock(bench)
         user = await bench.user(f"qr-{ctx.run_id}@bench.example")
         try:
             for _ in range(ctx.runs):
@@ -64,6 +123,7 @@ async def measure_qr_state(ctx: BenchContext) -> ScenarioResult:
                 created.append(row.id)
                 t_qr, source = await asyncio.wait_for(waiting[row.id], 15 + 2 * ctx.qr_delay)
                 samples.append(t_qr - t0)
+                hops.finish(row.id, t0, t_qr)
                 sources.append(pairing_source.get(row.id, "none"))
                 await asyncio.sleep(0.05)
         finally:
@@ -71,15 +131,21 @@ async def measure_qr_state(ctx: BenchContext) -> ScenarioResult:
             await bench.delete_all(user, created)
         public_url = bench.core.settings.public_url
     by_source = {s: sources.count(s) for s in sorted(set(sources))}
+    table, hop_data = hops.report()
     return ScenarioResult.timed(
-        NAME, samples,
+        NAME, samples, table=table,
         notes=["In-process Core against the benchmark's simulator, the status engine running, and "
                f"wahaweb's own webhook route (wahaweb.api.webhook) served by uvicorn at {public_url} "
                "(public_url), so WAHA's session.status webhooks arrive over HTTP as in production.",
                "Clock from sessions.create() until a listener on the engine's notifier (what the session "
                "page's state subscribes through) receives LiveChange kind=qr with the data URL for that "
-               f"session. The pairing status that triggered the QR fetch came from: {by_source} (runs)."],
-        data={"sources": sources, "by_source": by_source},
+               f"session. The pairing status that triggered the QR fetch came from: {by_source} (runs).",
+               "Hops (table): per run, times stamped in this process by wrapping the engine's apply_event (webhook "
+               "receipt), SessionService.apply_waha_status (the DB write), the WAHA client's get_qr_raw (the "
+               "fetch), QrCache.store (drawn: store receives the SVG) and the listener (QR in state); p50 over runs. "
+               "The QR fetch starts before the status write (issue 16), so fetch and DB write overlap.",
+        ],
+        data={"sources": sources, "by_source": by_source, "hops": hop_data},
     )
 
 

@@ -305,3 +305,44 @@ def test_envelope_fields_are_validated():
     for data in (too_long, bad_id):
         with pytest.raises(BadEnvelope):
             parse_envelope(body_of(data))
+
+
+async def test_the_qr_fetch_starts_before_the_pairing_status_is_written(make_env):
+    """Issue 16: WAHA's QR is asked for first, so the fetch overlaps the status write and its pushes."""
+    env = await make_env(webhooks=True, qr_delay=0.02, time_scale=50.0)
+    user = await env.user("early@example.com")
+    apply = env.core.sessions.apply_waha_status
+    fetching_when_written: list[bool] = []
+
+    async def spy(session_id, waha_status, **kwargs):
+        if waha_status == "SCAN_QR_CODE":
+            fetching_when_written.append(env.engine.qr.fetching(session_id))
+        return await apply(session_id, waha_status, **kwargs)
+
+    env.core.sessions.apply_waha_status = spy
+    row = await env.core.sessions.create(user)
+    assert await env.sim.wait_for_status(row.id, "SCAN_QR_CODE") == "SCAN_QR_CODE"
+    await env.settle()
+    assert fetching_when_written == [True]
+    assert (await env.row(row.id)).status == "pairing"
+    [qr] = env.recorder.qrs(row.id)
+    assert qr.rotation == 1 and decode_data_url(qr.data_url) == [env.sim.session(row.id).qr_value]
+
+
+async def test_an_older_event_landing_between_the_early_fetch_and_the_write_does_not_lose_the_qr(make_env):
+    """Webhooks may be handled out of order: STARTING applied after SCAN_QR_CODE's early fetch forgets it."""
+    env = await make_env(webhooks=True, qr_delay=0.02, time_scale=50.0)
+    user = await env.user("race@example.com")
+    apply = env.core.sessions.apply_waha_status
+
+    async def late_starting_first(session_id, waha_status, **kwargs):
+        if waha_status == "SCAN_QR_CODE":
+            env.engine.qr.forget(session_id)  # what a STARTING event applied right now does
+        return await apply(session_id, waha_status, **kwargs)
+
+    env.core.sessions.apply_waha_status = late_starting_first
+    row = await env.core.sessions.create(user)
+    assert await env.sim.wait_for_status(row.id, "SCAN_QR_CODE") == "SCAN_QR_CODE"
+    await env.settle()
+    [qr] = env.recorder.qrs(row.id)
+    assert qr.rotation == 1 and env.engine.current_qr(row.id) is not None

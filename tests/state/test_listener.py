@@ -37,8 +37,11 @@ class FakeFeed:
     def _remove(self, session_id) -> None:
         self.removed.append(session_id)
 
-    async def _load_timeline(self, core, session_id) -> None:
-        pass
+    async def _load_timeline(self, core, session_id) -> None:  # as UserFeed's: reads the database
+        self._set_timeline(session_id, await core.audit.for_session(session_id, 20))
+
+    def _set_timeline(self, session_id, items) -> None:
+        self.timelines[session_id] = items
 
 
 class FakeApp:
@@ -46,6 +49,8 @@ class FakeApp:
 
     def __init__(self) -> None:
         self.feeds: dict[str, FakeFeed] = {}
+        #: Feed tokens whose lock is held right now (inside `modify_state`).
+        self.held: set[str] = set()
 
     @contextlib.asynccontextmanager
     async def modify_state(self, token):
@@ -56,7 +61,11 @@ class FakeApp:
             async def get_state(self, cls):
                 return feed
 
-        yield Root()
+        self.held.add(token.ident)
+        try:
+            yield Root()
+        finally:
+            self.held.discard(token.ident)
 
 
 def _qr(session_id: str, user_id: int) -> QrState:
@@ -115,3 +124,30 @@ async def test_a_signed_out_browser_gets_no_more_pushes(make_core, sqlite_url): 
     await listener(LiveChange(kind="qr", session_id="s1", user_id=alice.id, status="pairing",
                               qr=_qr("s1", alice.id), notify_admins=False))
     assert set(app.feeds) == {await core.feed_token(hash_token(phone))}
+
+
+async def test_no_database_read_while_a_feed_is_locked(make_core, sqlite_url):  # noqa: F811
+    """Issue 16: a QR push to a feed must not wait behind a status patch's query (the open page's timeline)."""
+    core = await make_core(embedded_settings(sqlite_url))
+    await register(core, "admin@example.com")  # the first account is the admin (not signed in here)
+    alice = await register(core, "alice@example.com")
+    cookie = (await core.accounts.sign_in("alice@example.com", "correct horse battery")).token
+    token = await core.feed_token(hash_token(cookie))
+    app = FakeApp()
+    listener = make_listener(app, core)
+    app.feeds[token] = FakeFeed()
+    app.feeds[token].timelines["s1"] = []  # the session's page is open: its timeline is kept live
+    read_while_held: list[bool] = []
+    for_session = core.audit.for_session
+
+    async def spy(session_id, limit=50):
+        read_while_held.append(bool(app.held))
+        return await for_session(session_id, limit)
+
+    core.audit.for_session = spy
+    row = WaSession(id="s1", user_id=alice.id, status="pairing")
+    await listener(LiveChange(kind="status", session_id="s1", user_id=alice.id, status="pairing", changed=True,
+                              session=row))
+    assert app.feeds[token].patched == [("s1", "pairing", "", True, False)]
+    assert read_while_held == [False]  # the timeline was read, with no lock held
+    assert "s1" in app.feeds[token].timelines

@@ -156,10 +156,17 @@ class UserFeed(rx.SharedState):
 
     async def _load_timeline(self, core: Core, session_id: str) -> None:
         """The session's recent activity (callers have checked this feed may see the session)."""
-        events = await core.audit.for_session(session_id, 20)
-        items = [TimelineItem(at=e.at.isoformat(), action=e.action, outcome=e.outcome, detail=e.detail or "")
-                 for e in events]
+        self._set_timeline(session_id, await timeline_items(core, session_id))
+
+    def _set_timeline(self, session_id: str, items: list[TimelineItem]) -> None:
         self.timelines = {**self.timelines, session_id: items}
+
+
+async def timeline_items(core: Core, session_id: str) -> list[TimelineItem]:
+    """Read before taking a feed's lock: a push to the same feed (a QR) must not wait behind the database."""
+    events = await core.audit.for_session(session_id, 20)
+    return [TimelineItem(at=e.at.isoformat(), action=e.action, outcome=e.outcome, detail=e.detail or "")
+            for e in events]
 
 
 def _upsert(cards: list[SessionCard], card: SessionCard) -> list[SessionCard]:

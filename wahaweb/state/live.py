@@ -28,7 +28,7 @@ from wahaweb.core.live import LiveChange
 from wahaweb.core.live.notify import QR, REMOVED
 from wahaweb.settings import get_settings
 from wahaweb.state.context import api_app
-from wahaweb.state.feed import SessionCard, UserFeed, qr_card
+from wahaweb.state.feed import SessionCard, UserFeed, qr_card, timeline_items
 from wahaweb.state.open_pages import start_sampling
 
 logger = logging.getLogger("wahaweb.state.live")
@@ -43,31 +43,51 @@ async def silence_feed(core: Core, user_id: int) -> None:
 
 
 def make_listener(app: rx.App, core: Core):
+    """Every database read happens outside the feed's lock (`modify_state`): a QR push to the same
+    feed waits only for the few in-memory assignments of a status patch, never for a query."""
+
+    def feed_of(token: str):
+        return app.modify_state(rx.BaseStateToken(ident=token, cls=UserFeed))
+
+    async def push_qr(change: LiveChange, recipients) -> None:
+        if change.qr is None:
+            return
+        card = qr_card(change.qr)
+        for token_hash in [h for user_id, _, h in recipients if user_id == change.user_id]:
+            async with feed_of(await core.feed_token(token_hash)) as root:
+                (await root.get_state(UserFeed))._set_qr(change.session_id, card)
+
+    async def push_status(change: LiveChange, user_id: int, is_admin: bool, token_hash: str,
+                          owner_email: str) -> None:
+        own = user_id == change.user_id
+        token = await core.feed_token(token_hash)
+        async with feed_of(token) as root:
+            feed = await root.get_state(UserFeed)
+            if change.kind == REMOVED:
+                feed._remove(change.session_id)
+                return
+            assert change.session is not None
+            note = (change.detail or "") if change.source == "server" else ""
+            owner = owner_email if is_admin and not own else ""
+            feed._patch(SessionCard.of(change.session, owner, note), own=own, admin=is_admin)
+            wants_timeline = change.session_id in feed.timelines
+        if wants_timeline:  # read with the lock released, then set
+            items = await timeline_items(core, change.session_id)
+            async with feed_of(token) as root:
+                (await root.get_state(UserFeed))._set_timeline(change.session_id, items)
+
     async def on_change(change: LiveChange) -> None:
         admins = change.notify_admins and change.kind != QR
         recipients = await core.accounts.live_sign_ins(change.user_id, with_admins=admins)
-        owner_email: str | None = None
-        for user_id, is_admin, token_hash in recipients:
-            own = user_id == change.user_id
-            token = await core.feed_token(token_hash)
-            async with app.modify_state(rx.BaseStateToken(ident=token, cls=UserFeed)) as root:
-                feed = await root.get_state(UserFeed)
-                if change.kind == QR:
-                    if own and change.qr is not None:
-                        feed._set_qr(change.session_id, qr_card(change.qr))
-                    continue
-                if change.kind == REMOVED:
-                    feed._remove(change.session_id)
-                    continue
-                if change.session is None:
-                    continue
-                admin_view = is_admin and not any(c.id == change.session_id for c in feed.all_sessions)
-                if admin_view and owner_email is None:
-                    owner_email = await core.accounts.email_of(change.user_id)
-                note = (change.detail or "") if change.source == "server" else ""
-                feed._patch(SessionCard.of(change.session, owner_email or "", note), own=own, admin=is_admin)
-                if change.session_id in feed.timelines:
-                    await feed._load_timeline(core, change.session_id)
+        if change.kind == QR:
+            await push_qr(change, recipients)
+            return
+        if change.kind != REMOVED and change.session is None:
+            return
+        others = any(is_admin and user_id != change.user_id for user_id, is_admin, _ in recipients)
+        owner_email = await core.accounts.email_of(change.user_id) if others else ""
+        await asyncio.gather(*(push_status(change, user_id, is_admin, token_hash, owner_email)
+                               for user_id, is_admin, token_hash in recipients))
 
     return on_change
 

@@ -7,7 +7,8 @@ Three ways a status reaches wahaweb, all ending in `SessionService.apply_waha_st
   holds the server's lease; needs no public URL. While it is up the list poll slows down.
 - WAHA's `session.status` webhooks (`apply_event`, called by the webhook route): the
   change is stored and the listeners are called before the HTTP answer, with no wait
-  for the next tick. A SCAN_QR_CODE event also fetches that rotation's QR once.
+  for the next tick. A SCAN_QR_CODE event also fetches that rotation's QR once, asked for
+  BEFORE the status is written, so WAHA's answer overlaps the DB write and the status push.
 - The watcher (`tick`, looped by `run`): ONE `GET /api/sessions?all=true` per WAHA
   server per tick, whatever the number of sessions or open tabs, then every row is
   reconciled with WAHA's answer:
@@ -240,6 +241,11 @@ class StatusEngine(SocketWatcher):
             # Failed, then stopped on WAHA (e.g. after being stuck): keep the failure and its reason.
             return "ignored"
         error, clear = self._failure_reason(row.status, event.status or "")
+        qr_early = event.status == "SCAN_QR_CODE" and row.status in (st.CREATING, st.STARTING, st.PAIRING)
+        generation = self.qr.generation(row.id)
+        if qr_early:  # WAHA's QR fetch overlaps the status write and its pushes (it needs no pairing row)
+            self.qr.request(row.id, row.user_id, rotation=rotation_from_statuses(event.statuses),
+                            seen_at=self.clock(), certain=True)
         change = await self.sessions.apply_waha_status(
             row.id, event.status, at=event.at, event_id=event.id, me=event.me, source=source,
             error=error, clear_phone=clear,
@@ -254,7 +260,8 @@ class StatusEngine(SocketWatcher):
         live = self._status_live(change, source, detail=error)
         if change.changed or _visible_diff(row, change.session):
             await self.notifier.publish(live)
-        if event.status == "SCAN_QR_CODE":
+        # An older event (STARTING) applied meanwhile forgot the early fetch: ask again.
+        if event.status == "SCAN_QR_CODE" and (not qr_early or self.qr.generation(row.id) != generation):
             self.qr.request(row.id, change.user_id, rotation=rotation_from_statuses(event.statuses),
                             seen_at=self.clock(), certain=True)
         elif change.new_status != st.PAIRING:

@@ -87,6 +87,10 @@ class QrCache:
         now = now or self.clock()
         return [sid for sid, at in self._check_at.items() if at <= now and sid not in self._tasks]
 
+    def generation(self, session_id: str) -> int:
+        """Bumped by every `forget`: a fetch started before a forget is dropped when it lands."""
+        return self._generation.get(session_id, 0)
+
     def fetching(self, session_id: str) -> bool:
         return session_id in self._tasks
 
