@@ -52,7 +52,7 @@ class Ticker:
         return self.now
 
 
-async def until(predicate: Callable[[], Any], rounds: int = 5000) -> None:
+async def until(predicate: Callable[[], Any], rounds: int = 50000) -> None:
     """Let the event loop run (no wall-clock wait) until `predicate` holds."""
     for _ in range(rounds):
         got = predicate()
