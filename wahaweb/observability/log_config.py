@@ -28,6 +28,20 @@ from wahaweb.observability.redact import RedactingFilter, Redactor
 HANDLER_MARK = "_wahaweb_handler"
 #: Environment variables whose values are secrets, masked wherever they appear.
 SECRET_VARIABLES = ("WAHA_API_KEY", "WAHAWEB_WEBHOOK_SECRET", "WAHAWEB_METRICS_TOKEN", "WAHAWEB_SIM_API_KEY")
+#: Secrets learnt while the process runs (WAHA servers' keys, loaded or typed by an admin).
+_REGISTERED: set[str] = set()
+
+
+def register_secrets(*values: str | None) -> None:
+    """Mask these values in every log line from now on, on wahaweb's handler and any built later."""
+    fresh = {value for value in values if value}
+    if not fresh - _REGISTERED:
+        return
+    _REGISTERED.update(fresh)
+    for handler in logging.getLogger().handlers:
+        for found in handler.filters:
+            if isinstance(found, RedactingFilter):
+                found.redactor.add(*fresh)
 
 
 def _level(raw: str | None) -> int:
@@ -46,7 +60,7 @@ def build_handler(fmt: str = "text", *, secrets: tuple[str | None, ...] = (),
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(ContextFilter())
-    handler.addFilter(RedactingFilter(Redactor(secrets)))
+    handler.addFilter(RedactingFilter(Redactor((*secrets, *_REGISTERED))))
     setattr(handler, HANDLER_MARK, True)
     return handler
 

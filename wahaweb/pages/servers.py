@@ -17,6 +17,11 @@ def _field(form: rx.Var, name: str) -> rx.Var:
     return form.to(dict)[name].to(str)
 
 
+def _optional_field(form: rx.Var, name: str) -> rx.Var:
+    """An input a form may leave out (an unticked checkbox): "" rather than undefined."""
+    return rx.Var(_js_expr=f'(({form.to(dict)!s})?.["{name}"] ?? "")', _var_type=str)
+
+
 def server_row(s: ServerRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(s.name, weight="medium"), rx.text(s.url, size="1", color_scheme="gray"),
@@ -39,11 +44,50 @@ def server_row(s: ServerRow) -> rx.Component:
                     rx.button(T["servers.disable"], size="1", variant="soft", color_scheme="red",
                               on_click=ServersState.set_enabled(s.id, False)),
                     rx.button(T["servers.enable"], size="1", variant="soft", on_click=ServersState.set_enabled(s.id, True))),
+            rx.cond(s.name != "default",  # the default server follows WAHA_URL / WAHA_API_KEY
+                    rx.button(T["servers.edit"], size="1", variant="soft", id="server-edit-" + s.id.to_string(),
+                              on_click=ServersState.open_edit(s.id))),
             rx.cond(s.empty, rx.button(T["servers.remove"], size="1", variant="soft", color_scheme="red",
                                        on_click=ServersState.remove(s.id))),
             spacing="2",
         )),
         id="server-" + s.id.to_string(),
+    )
+
+
+def edit_dialog() -> rx.Component:
+    """One dialog (outside the table: a form's submit cannot see a row's loop variable) to move a
+    server to another URL or give it a new key. The key is write-only: never shown back."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(T["servers.edit_title"] + ServersState.editing_name),
+            rx.form(
+                rx.vstack(
+                    rx.text(T["servers.url_label"], size="2", as_="label"),
+                    rx.input(name="url", default_value=ServersState.editing_url, key=ServersState.editing_url,
+                             required=True, width="100%", id="server-edit-url"),
+                    rx.text(T["servers.api_key"], size="2", as_="label"),
+                    rx.input(name="api_key", type="password", placeholder=T["servers.key_unchanged"],
+                             auto_complete="off", width="100%", id="server-edit-key"),
+                    rx.text(rx.checkbox(name="confirm", id="server-edit-confirm"), " ", T["servers.save_anyway"],
+                            as_="label", size="2"),
+                    rx.text(ServersState.edit_result, size="2", color_scheme="red", id="server-edit-result"),
+                    rx.hstack(
+                        rx.button(T["servers.cancel"], variant="soft", color_scheme="gray", type="button",
+                                  on_click=ServersState.close_edit),
+                        rx.button(T["servers.test_and_save"], type="submit", id="server-edit-save"),
+                        spacing="3", justify="end", width="100%",
+                    ),
+                    spacing="2",
+                ),
+                on_submit=lambda form: ServersState.edit_server(ServersState.editing_id, _field(form, "url"),
+                                                                _field(form, "api_key"),
+                                                                _optional_field(form, "confirm")),
+                id="server-edit-form",
+            ),
+        ),
+        open=ServersState.editing_id > 0,
+        on_open_change=lambda _open: ServersState.close_edit(),
     )
 
 
@@ -99,6 +143,7 @@ def servers_page() -> rx.Component:
                 rx.table.body(rx.foreach(ServersState.servers, server_row)),
                 width="100%", size="1",
             ),
+            edit_dialog(),
             rx.heading(T["servers.add_title"], size="4"),
             test_form(),
             add_form(),

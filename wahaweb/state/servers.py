@@ -58,6 +58,12 @@ class ServersState(AuthState):
     servers_notice: str = ""
     #: WAHA's answer to "test connection" (version, tier, engine, or the error); never the key.
     test_result: str = ""
+    #: Why the last edit of a server's URL/key was not saved (WAHA's answer); never the key.
+    edit_result: str = ""
+    #: The server the edit dialog is open for (0: closed), its name and URL (shown to admins anyway).
+    editing_id: int = 0
+    editing_name: str = ""
+    editing_url: str = ""
 
     @rx.event
     @guarded(admin=True)
@@ -99,6 +105,40 @@ class ServersState(AuthState):
         if not self.servers_notice:
             self.test_result = ""
         return result
+
+    @rx.event
+    @guarded(admin=True)
+    async def edit_server(self, user: User, server_id: int, url: str, api_key: str, confirm: str):
+        """The edit dialog: the new URL and key are tested first; saved if WAHA answers or `confirm` is ticked.
+
+        The key goes from the form to core and nowhere else: an empty one keeps the stored key.
+        """
+        try:
+            outcome = await app_core().server_admin.edit_connection(
+                user, server_id, url, api_key or None, confirmed=confirm.strip().lower() in ("on", "true", "1"))
+        except CoreError as exc:
+            self.edit_result = str(exc)
+            return rx.toast.error(str(exc))
+        if outcome.saved is None:
+            self.edit_result = (f"Not saved: no answer from WAHA ({outcome.test.error}). "
+                                "Tick \"save anyway\" to keep it regardless.")
+            return None
+        self.editing_id, self.editing_name, self.editing_url, self.edit_result = 0, "", "", ""
+        await self._reload(user)
+        return rx.toast.success("Server saved.")
+
+    @rx.event
+    @guarded(admin=True)
+    async def open_edit(self, user: User, server_id: int):
+        row = next((r for r in self.servers if r.id == server_id), None)
+        if row is None:
+            return
+        self.editing_id, self.editing_name, self.editing_url, self.edit_result = row.id, row.name, row.url, ""
+
+    @rx.event
+    @guarded(admin=True)
+    async def close_edit(self, user: User):
+        self.editing_id, self.editing_name, self.editing_url, self.edit_result = 0, "", "", ""
 
     @rx.event
     @guarded(admin=True)

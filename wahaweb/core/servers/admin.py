@@ -20,8 +20,9 @@ from wahaweb.core.accounts import Accounts
 from wahaweb.core.audit import OK, AuditLog
 from wahaweb.core.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from wahaweb.core.models import AuditEvent, User, WahaServer, WaSession
-from wahaweb.core.servers.registry import ServerRegistry, effective_capacity
+from wahaweb.core.servers.registry import DEFAULT_SERVER, ServerRegistry, effective_capacity
 from wahaweb.core.telemetry import server_label
+from wahaweb.observability.log_config import register_secrets
 from wahaweb.waha.errors import WahaError
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
@@ -67,6 +68,14 @@ class ConnectionTest:
     error: str | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class EditOutcome:
+    """What an edit of a server's URL or key did: WAHA's answer, and the server if it was saved."""
+
+    test: ConnectionTest
+    saved: ServerView | None
+
+
 class ServerAdmin:
     def __init__(self, registry: ServerRegistry, accounts: Accounts, audit: AuditLog, *,
                  on_change: Callable[[], None] | None = None) -> None:
@@ -98,8 +107,11 @@ class ServerAdmin:
     async def test_connection(self, actor: User | None, base_url: str, api_key: str | None) -> ConnectionTest:
         """Ask a WAHA its version with this URL and key; nothing is saved."""
         admin = await self._admin(actor)
-        url = _valid_url(base_url)
-        client = self.registry.client_for_url(url, api_key or None)
+        return await self._test(admin, _valid_url(base_url), api_key or None)
+
+    async def _test(self, admin: User, url: str, api_key: str | None) -> ConnectionTest:
+        register_secrets(api_key)
+        client = self.registry.client_for_url(url, api_key)
         started = time.perf_counter()
         try:
             version = await client.server_version()
@@ -122,6 +134,7 @@ class ServerAdmin:
         url = _valid_url(base_url)
         capacity = _valid_capacity(capacity)
         box = await self.registry.box()
+        register_secrets(api_key)
         async with self.registry.db.transaction() as s:
             if (await s.exec(select(WahaServer).where(WahaServer.name == name))).first() is not None:
                 raise ValidationFailed("name", "A server with this name exists already.")
@@ -135,6 +148,47 @@ class ServerAdmin:
         assert row.id is not None
         await self.registry.probe(row.id)
         return await self._changed(row.id)
+
+    async def edit_connection(self, actor: User | None, server_id: int, base_url: str, api_key: str | None, *,
+                              confirmed: bool = False) -> EditOutcome:
+        """A new URL and/or key for a server: tested first, saved only if WAHA answers (or `confirmed`).
+
+        An empty `api_key` keeps the stored one (the page never shows a key, so it cannot offer
+        it back). The `default` server follows WAHA_URL / WAHA_API_KEY at every start: refused here.
+        """
+        admin = await self._admin(actor)
+        url = _valid_url(base_url)
+        server = await self.registry.get(server_id) if isinstance(server_id, int) else None
+        if server is None:
+            raise NotFound("server")
+        if server.name == DEFAULT_SERVER:
+            raise InvalidState("The default server follows WAHA_URL and WAHA_API_KEY: change them in the "
+                               "environment and restart.", code="server_default_from_env")
+        box = await self.registry.box()
+        key = api_key or box.open(server.api_key_encrypted, server_name=server.name)
+        test = await self._test(admin, url, key)
+        if not test.ok and not confirmed:
+            await self.audit.write(action="server_edit", outcome="refused", user_id=admin.id,
+                                   detail=f"{server.name}: not saved, {server_label(False, url)} did not answer")
+            return EditOutcome(test=test, saved=None)
+        async with self.registry.db.transaction() as s:
+            row = await s.get(WahaServer, server_id, with_for_update=True)
+            if row is None:
+                raise NotFound("server")
+            changes = [f"url {server_label(False, row.base_url)} -> {server_label(False, url)}"] \
+                if row.base_url != url else []
+            row.base_url = url
+            if api_key:
+                row.api_key_encrypted = box.seal(api_key)
+                changes.append("key replaced")
+            row.reachable = row.version = row.tier = row.engine = row.error = None  # another WAHA: probe again
+            row.probed_at = row.latency_ms = None
+            self.audit.add(s, action="server_edit", outcome=OK, user_id=admin.id,
+                           detail=f"{row.name}: {', '.join(changes) or 'unchanged'}"
+                                  + ("" if test.ok else " (saved without an answer: confirmed)"))
+        self.registry.forget_client(server_id)
+        await self.registry.probe(server_id)
+        return EditOutcome(test=test, saved=await self._changed(server_id))
 
     async def set_capacity(self, actor: User | None, server_id: int, capacity: int) -> ServerView:
         capacity = _valid_capacity(capacity)

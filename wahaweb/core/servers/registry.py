@@ -22,6 +22,7 @@ from wahaweb.core.db import Database
 from wahaweb.core.models import AppSetting, WahaServer, WaSession
 from wahaweb.core.servers.crypto import STORED_KEY_SETTING, KeyBox, generate_secret
 from wahaweb.core.telemetry import server_label
+from wahaweb.observability.log_config import register_secrets
 from wahaweb.waha import WahaClient
 from wahaweb.waha.errors import WahaError, WahaUnavailable
 from wahaweb.waha.models import ServerVersion
@@ -109,7 +110,7 @@ class ServerRegistry:
         """Decrypt every stored key once (raises ServerKeyUnreadable naming the server)."""
         box = await self.box()
         for server in await self.all():
-            box.open(server.api_key_encrypted, server_name=server.name)
+            register_secrets(box.open(server.api_key_encrypted, server_name=server.name))
 
     # ------------------------------------------------------------- reads
     async def all(self) -> list[WahaServer]:
@@ -157,6 +158,7 @@ class ServerRegistry:
                 client = self._default_client
             else:
                 key = (await self.box()).open(server.api_key_encrypted, server_name=server.name)
+                register_secrets(key)  # (re)loaded: no log line may carry it
                 client = self._make_client(server.base_url, key)
             self._clients[server_id] = (self._monotonic(), server.base_url, server.api_key_encrypted, client)
             if cached is not None and cached[3] is not client and cached[3] is not self._default_client:
