@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export REFLEX_USE_SYSTEM_BUN := 1
 export REFLEX_TELEMETRY_ENABLED := false
 
-.PHONY: run test lint test-unit test-browser setup bun chromium migrate simulator bench bench-smoke clean check-clean
+.PHONY: run test lint test-unit test-browser setup bun chromium migrate simulator bench bench-smoke bench-scale clean check-clean
 
 $(BIN)/.installed: requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,11 @@ test-browser: setup chromium
 
 bench: setup chromium
 	$(BIN)/python -m benchmarks
+
+# Issue 15: 10 simulated WAHA servers x 200 sessions, the status loop per tick, WAHA events, 200 users
+# creating at once on PostgreSQL; writes its section of docs/benchmarks.md (between markers). Not in `make test`.
+bench-scale: setup
+	$(BIN)/python -m benchmarks.scale
 
 clean:
 	rm -rf .web .states reflex.lock $(TOOLS) $(VENV)

@@ -147,5 +147,8 @@ def render_markdown(document: dict[str, Any], scenarios: list[Scenario],
 
 
 def write_markdown(path: Path, text: str) -> None:
+    """Write the report; the section `make bench-scale` wrote (between its markers) is kept."""
+    from benchmarks.scale.markers import keep_section
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    path.write_text(keep_section(path, text))
