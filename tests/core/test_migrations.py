@@ -19,7 +19,7 @@ from wahaweb.core.migrate import downgrade_engine, upgrade_engine
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = {"alembic_version", "app_setting", "audit_event", "auth_token", "password_reset", "plan", "users",
           "wa_session", "waha_server"}
-HEAD = "0003_waha_servers"
+HEAD = "0004_server_webhook_token"
 PLANS = [("Free", 1), ("Basic", 3), ("Pro", 10), ("Enterprise", 50)]
 
 
@@ -94,6 +94,31 @@ async def test_sqlite_at_0001_with_users_upgrades_to_language_and_resets(sqlite_
             columns = await conn.run_sync(lambda c: [col["name"] for col in sa.inspect(c).get_columns("users")])
             assert "language" not in columns
             assert (await conn.execute(sa.text("SELECT count(*) FROM users"))).scalar_one() == 1
+    finally:
+        await db.aclose()
+
+
+async def test_sqlite_at_0003_with_servers_upgrades_to_one_random_webhook_token_each(sqlite_url):
+    db = Database.from_url(sqlite_url)
+    try:
+        await upgrade_engine(db.engine, "0003_waha_servers")
+        async with db.engine.begin() as conn:
+            await conn.execute(sa.text(
+                "INSERT INTO waha_server (name, base_url, capacity, enabled, draining, created_at) VALUES "
+                "('a', 'http://a:3000', 5, 1, 0, '2026-01-01 00:00:00'), ('b', 'http://b:3000', 5, 1, 0, '2026-01-01 00:00:00')"))
+        await upgrade_engine(db.engine)
+        await _check_schema(db)
+        async with db.engine.connect() as conn:
+            rows = (await conn.execute(sa.text("SELECT name, webhook_token, event_source FROM waha_server "
+                                               "ORDER BY name"))).all()
+        tokens = [r[1] for r in rows]
+        assert [r[0] for r in rows] == ["a", "b", "default"]  # 0003 made the placeholder `default`
+        assert all(len(t) >= 40 for t in tokens) and len(set(tokens)) == 3
+        assert [r[2] for r in rows] == [None, None, None]
+        await downgrade_engine(db.engine, "0003_waha_servers")
+        async with db.engine.connect() as conn:
+            columns = await conn.run_sync(lambda c: [col["name"] for col in sa.inspect(c).get_columns("waha_server")])
+        assert "webhook_token" not in columns and "event_source" not in columns
     finally:
         await db.aclose()
 

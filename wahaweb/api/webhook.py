@@ -6,6 +6,10 @@ unsigned or wrongly signed (nothing changes), 400 when it is not WAHA's envelope
 a status WAHA does not define, 200 otherwise (unknown sessions, other events, replays and
 older events are ignored with 200 so WAHA does not retry them). Every answer is counted
 by outcome (Prometheus).
+
+`POST /api/waha/webhook/{token}`: the same, for a server that cannot sign (WAHA Core
+2024.10): the per-server secret token in the path stands for the signature; 404 for an
+unknown token (before the body is read), and its events can only name that server's sessions.
 """
 
 from __future__ import annotations
@@ -28,7 +32,14 @@ async def waha_webhook(request: Request) -> JSONResponse:
     return JSONResponse(result.as_json(), status_code=result.status_code)
 
 
-async def _receive(request: Request) -> WebhookResult:
+async def waha_webhook_by_token(request: Request) -> JSONResponse:
+    """A server that cannot sign posts to its own secret URL; any other token is 404."""
+    result = await _receive_unsigned(request)
+    request.app.state.core.telemetry.webhook_event(result.outcome)
+    return JSONResponse(result.as_json(), status_code=result.status_code)
+
+
+async def _read_body(request: Request) -> bytes | WebhookResult:
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.strip().isdigit():
@@ -40,11 +51,37 @@ async def _receive(request: Request) -> WebhookResult:
         body += chunk
         if len(body) > MAX_WEBHOOK_BYTES:
             return _too_large()
+    return bytes(body)
+
+
+async def _receive(request: Request) -> WebhookResult:
+    body = await _read_body(request)
+    if isinstance(body, WebhookResult):
+        return body
     core = request.app.state.core
-    verified = await core.webhooks.verify(bytes(body), request.headers)
+    verified = await core.webhooks.verify(body, request.headers)
     if isinstance(verified, WebhookResult):
         return verified
     return WebhookResult(200, await core.live.apply_event(verified))
 
 
-routes = [Route(WEBHOOK_PATH, waha_webhook, methods=["POST"])]
+async def _receive_unsigned(request: Request) -> WebhookResult:
+    core = request.app.state.core
+    token = request.path_params["token"]
+    server = await core.servers.by_webhook_token(token) if len(token) <= MAX_TOKEN else None
+    if server is None:
+        return WebhookResult(404, "unknown_token", "not found")
+    body = await _read_body(request)
+    if isinstance(body, WebhookResult):
+        return body
+    event = core.webhooks.read(body)
+    if isinstance(event, WebhookResult):
+        return event
+    return WebhookResult(200, await core.live.apply_event(event, server.id))
+
+
+#: Longer than any token we make (43 characters): refused without a database read.
+MAX_TOKEN = 64
+
+routes = [Route(WEBHOOK_PATH, waha_webhook, methods=["POST"]),
+          Route(WEBHOOK_PATH + "/{token}", waha_webhook_by_token, methods=["POST"])]

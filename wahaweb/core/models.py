@@ -6,6 +6,7 @@ Changing a table means a new migration: `python -m wahaweb.core.migrate revision
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -113,6 +114,11 @@ class PasswordReset(SQLModel, table=True):
     used_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
+def new_webhook_token() -> str:
+    """256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
 class WahaServer(SQLModel, table=True):
     """One WAHA server sessions are placed on. Servers are data, so an operator adds one without a restart.
 
@@ -142,6 +148,12 @@ class WahaServer(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     probed_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     created_at: dt.datetime = Field(sa_column=_ts())
+    #: The secret part of `/api/waha/webhook/{token}`: the only URL taking this server's unsigned
+    #: webhooks (WAHA Core 2024.10 cannot sign). Server-side only: admins see it, nobody else.
+    webhook_token: str | None = Field(default_factory=new_webhook_token,
+                                      sa_column=sa.Column(sa.String(64), nullable=True))
+    #: How the status engine last heard from it: socket, webhook, poll, key refused (None: not yet).
+    event_source: str | None = Field(default=None, sa_column=sa.Column(sa.String(20), nullable=True))
 
 
 class WaSession(SQLModel, table=True):

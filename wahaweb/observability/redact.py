@@ -32,6 +32,8 @@ _PAIR = re.compile(
     r"""(?P<value>"[^"]*"|'[^']*'|(?:Bearer|Basic)\s+[^\s,;&'"}\]]+|[^\s,;&'"}\]]+)""",
     re.IGNORECASE,
 )
+#: The secret URL a server that cannot sign posts its webhooks to (an access log, a WAHA error).
+_HOOK_TOKEN = re.compile(r"(/api/waha/webhook/)[A-Za-z0-9_-]+")
 _BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
 
 
@@ -63,6 +65,7 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, MASK)
         text = _PAIR.sub(_mask_pair, text)
+        text = _HOOK_TOKEN.sub(lambda m: m.group(1) + MASK, text)
         return _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
 
 

@@ -121,6 +121,12 @@ class ServerVersion(_WahaModel):
             return True
         return _version_tuple(self.version) >= (2026, 6, 1)
 
+    @property
+    def signs_webhooks(self) -> bool:
+        """False for a Core server before 2026.6.1: its webhooks carry no id, timestamp or HMAC
+        (observed on Core 2024.10.8 even with `hmac.key` set), so they go to a secret URL."""
+        return self.allows_many_sessions
+
 
 def _version_tuple(version: str | None) -> tuple[int, ...]:
     """'2026.7.1' -> (2026, 7, 1); unreadable parts count as 0 so odd builds sort low."""

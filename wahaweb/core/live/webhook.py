@@ -10,6 +10,10 @@ not define is refused with 422 (never stored as is). A repeated event id is appl
 once and an event older than the last one applied for that session does not overwrite
 it (both answered 200). Older servers send no `id`: such an event is known by the
 SHA-256 of its body instead, so a replayed body is applied once too.
+
+Servers that cannot sign (WAHA Core 2024.10) post to `/api/waha/webhook/{token}` instead,
+the token being a per-server secret (`waha_server.webhook_token`): there the token is the
+proof (404 for any other), and the same envelope checks follow (`read`).
 """
 
 from __future__ import annotations
@@ -183,6 +187,10 @@ class WebhookVerifier:
         if not verify_signature(body, _header(headers, HMAC_HEADER), key, _header(headers, HMAC_ALGORITHM_HEADER)):
             logger.warning("webhook refused: missing or wrong signature (%d bytes)", len(body))
             return WebhookResult(401, "unauthorized", "missing or wrong X-Webhook-Hmac signature")
+        return self.read(body)
+
+    def read(self, body: bytes) -> WebhookEvent | WebhookResult:
+        """The envelope of an authenticated request (signed, or on a server's secret URL)."""
         try:
             event = parse_envelope(body)
         except UnknownStatus as exc:

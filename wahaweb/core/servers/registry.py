@@ -19,7 +19,7 @@ from sqlmodel import col, select
 
 from wahaweb.core.clock import Clock, utcnow
 from wahaweb.core.db import Database
-from wahaweb.core.models import AppSetting, WahaServer, WaSession
+from wahaweb.core.models import AppSetting, WahaServer, WaSession, new_webhook_token
 from wahaweb.core.servers.crypto import STORED_KEY_SETTING, KeyBox, generate_secret
 from wahaweb.core.telemetry import server_label
 from wahaweb.observability.log_config import register_secrets
@@ -253,6 +253,34 @@ class ServerRegistry:
             row = await s.get(WahaServer, server_id)
             if row is not None and (row.reachable is not reachable or row.error != error):
                 row.reachable, row.error = reachable, error
+
+    # ---------------------------------------------------- webhooks, events
+    async def by_webhook_token(self, token: str) -> WahaServer | None:
+        """The server whose `/api/waha/webhook/{token}` this is (compared in constant time), or None."""
+        given = token.encode("utf-8", "replace")
+        found = None
+        for server in await self.all():
+            stored = (server.webhook_token or "").encode()
+            if stored and secrets.compare_digest(stored, given) and found is None:
+                found = server  # no early exit: every server is compared
+        return found
+
+    async def webhook_token(self, server_id: int) -> str:
+        """The server's webhook token (made and stored if it has none)."""
+        async with self.db.transaction() as s:
+            row = await s.get(WahaServer, server_id)
+            if row is None:
+                raise LookupError(f"no WAHA server {server_id}")
+            if not row.webhook_token:
+                row.webhook_token = new_webhook_token()
+            return row.webhook_token
+
+    async def record_event_source(self, server_id: int, source: str) -> None:
+        """How the status engine hears from the server now (shown to the admin)."""
+        async with self.db.transaction() as s:
+            row = await s.get(WahaServer, server_id)
+            if row is not None and row.event_source != source:
+                row.event_source = source
 
     async def aclose(self) -> None:
         for *_, client in self._clients.values():

@@ -40,7 +40,7 @@ from wahaweb.waha.errors import (
     WahaNotFound,
     WahaUnavailable,
 )
-from wahaweb.waha.models import SessionDTO, SessionInfo
+from wahaweb.waha.models import ServerVersion, SessionDTO, SessionInfo
 
 logger = logging.getLogger("wahaweb.core.sessions")
 
@@ -179,7 +179,7 @@ class SessionProvisioning(SessionObservations):
     async def _waha_create(self, user: User, row: WaSession) -> SessionDTO:
         waha = await self._waha_for(row)
         dto = await waha.create_session(row.name_on_waha, start=True, metadata=self._metadata(user, row.id),
-                                        webhooks=await self._webhooks())
+                                        webhooks=await self._webhooks(row))
         if _raw_status(dto.status) == "STOPPED":  # a server that ignored `start`
             started = await waha.start_session(row.name_on_waha)
             if started is not None:
@@ -227,15 +227,22 @@ class SessionProvisioning(SessionObservations):
     def _metadata(self, user: User, session_id: str) -> dict[str, str]:
         return {META_USER_ID: str(user.id), META_USER_EMAIL: user.email, META_SESSION_ID: session_id}
 
-    async def _webhooks(self) -> list[dict[str, Any]] | None:
+    async def _webhooks(self, row: WaSession) -> list[dict[str, Any]] | None:
         """WAHA's webhook config. Events are mapped back to our row by the metadata we set
-        (`wahaweb.session_id`, echoed in every event), since two servers may both run `default`."""
+        (`wahaweb.session_id`, echoed in every event), since two servers may both run `default`.
+        A server that cannot sign (Core before 2026.6.1) posts to its own secret URL instead."""
         if not self.webhook_url:
             return None
         secret = self._webhook_secret
         if callable(secret):
             secret = await secret()
-        hook: dict[str, Any] = {"url": self.webhook_url, "events": ["session.status"]}
+        url = self.webhook_url
+        if self.servers is not None and row.server_id is not None:
+            server = await self.servers.get(row.server_id)
+            if server is not None and server.tier is not None and not ServerVersion(
+                    version=server.version, tier=server.tier).signs_webhooks:
+                url = f"{url}/{await self.servers.webhook_token(row.server_id)}"
+        hook: dict[str, Any] = {"url": url, "events": ["session.status"]}
         if secret:
             hook["hmac"] = {"key": secret}
         return [hook]
