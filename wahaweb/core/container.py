@@ -43,6 +43,7 @@ from wahaweb.core.passwords import Passwords
 from wahaweb.core.ratelimit import RateLimiter, RateLimits
 from wahaweb.core.servers import ServerRegistry
 from wahaweb.core.servers.admin import ServerAdmin
+from wahaweb.core.servers.registry import DEFAULT_SERVER, ServerHealth
 from wahaweb.core.sessions import SessionService
 from wahaweb.core.telemetry import server_label, session_counts
 from wahaweb.observability.metrics import Metrics
@@ -77,6 +78,8 @@ class HealthResult:
     waha_ok: bool
     database_error: str | None = None
     waha_error: str | None = None
+    #: Every enabled WAHA server: name, reachable, latency, version (admins only; no URL, no key).
+    servers: tuple[ServerHealth, ...] = ()
 
     def as_json(self, *, details: bool = False) -> dict[str, Any]:
         """The body of GET /api/health.
@@ -89,6 +92,7 @@ class HealthResult:
         if details:
             body["db"] = "ok" if self.database_ok else self.database_error
             body["waha"] = "ok" if self.waha_ok else self.waha_error
+            body["servers"] = [dataclasses.asdict(server) for server in self.servers]
         return body
 
 
@@ -352,9 +356,19 @@ class Core:
                 await (await s.connection()).execute(sa.text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
             db_ok, db_error = False, f"database unavailable: {type(exc).__name__}"
-        waha_ok = await self.waha.ping()
+        servers: tuple[ServerHealth, ...] = ()
+        if db_ok:
+            servers = tuple(await self.servers.health())
+        default_ok = next((s.reachable for s in servers if s.name == DEFAULT_SERVER), None)
+        if default_ok is None:
+            default_ok = await self.waha.ping()
+        down = [s.name for s in servers if not s.reachable and s.name != DEFAULT_SERVER]
+        waha_error = None if default_ok else f"WAHA at {self.waha.base_url} did not answer /ping"
+        if down:
+            waha_error = "; ".join(filter(None, (waha_error, f"WAHA server(s) {', '.join(down)} did not answer /ping")))
+        waha_ok = default_ok and not down
         return HealthResult(ok=db_ok and waha_ok, database_ok=db_ok, waha_ok=waha_ok, database_error=db_error,
-                            waha_error=None if waha_ok else f"WAHA at {self.waha.base_url} did not answer /ping")
+                            waha_error=waha_error, servers=servers)
 
     async def metrics(self) -> AdminMetrics:
         """Counts and create timings (no actor: for the operator's /api/metrics)."""

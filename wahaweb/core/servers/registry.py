@@ -9,6 +9,7 @@ talking to the same client. Plain keys exist only inside this module and the cli
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import time
@@ -46,6 +47,17 @@ def single_session(server: WahaServer) -> bool:
 def effective_capacity(server: WahaServer) -> int:
     """The operator's capacity, but 1 on a server that can only run `default`."""
     return min(server.capacity, 1) if single_session(server) else server.capacity
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerHealth:
+    """One server in an administrator's /api/health: no URL, no key."""
+
+    name: str
+    reachable: bool
+    latency_ms: float
+    #: From the server's last probe (a ping does not say).
+    version: str | None
 
 
 class ServerRegistry:
@@ -208,6 +220,18 @@ class ServerRegistry:
             if version is not None:
                 row.version, row.tier, row.engine = version.version, version.tier, version.engine
         return row
+
+    async def health(self) -> list[ServerHealth]:
+        """Every enabled server pinged now, all at once (one attempt each, no retry), in id order."""
+        async def one(server: WahaServer) -> ServerHealth:
+            client = await self.client_for(server.id)
+            started = time.perf_counter()
+            answered = await client.ping()
+            return ServerHealth(name=server.name, reachable=answered,
+                                latency_ms=round((time.perf_counter() - started) * 1000, 1), version=server.version)
+
+        servers = [s for s in await self.all() if s.enabled and s.base_url and s.id is not None]
+        return list(await asyncio.gather(*(one(server) for server in servers)))
 
     async def probe_all(self, *, only_unprobed: bool = False) -> list[WahaServer]:
         """Probe every enabled server at once (start-up, the watcher's slow pace)."""
