@@ -80,3 +80,17 @@ def test_an_added_and_edited_servers_key_never_reaches_a_browser(page, base_url,
     for key in (ADDED_KEY, EDITED_KEY, SIM_API_KEY):
         assert not traffic.contains(key), key
     assert page.content().count(ADDED_KEY) == 0 and page.content().count(EDITED_KEY) == 0
+
+
+def test_the_admin_sees_how_events_arrive_from_each_server(page, base_url, admin_email):
+    """The embedded simulator offers /ws: its row says "socket" once the engine's socket is up."""
+    login(page, base_url, admin_email)
+    seen = ""
+    for _ in range(40):  # the socket opens with the status loop; the page reads the row at load
+        page.goto(f"{base_url}/admin/servers")
+        page.wait_for_selector("[id^=server-events-]")
+        seen = page.locator("tr", has_text="default").locator("[id^=server-events-]").first.inner_text()
+        if seen == "socket":
+            break
+        page.wait_for_timeout(500)
+    assert seen == "socket"

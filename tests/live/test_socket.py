@@ -227,3 +227,49 @@ async def test_the_socket_follows_the_lease(make_env):
     assert env.sim.events.open_sockets == 1
     await env.engine.stop()
     assert sock.state == OFF
+
+
+async def test_the_admin_sees_each_servers_event_source(make_env):
+    from wahaweb.core.live.socket import SOURCE_KEY_REFUSED, SOURCE_POLL, SOURCE_SOCKET, SOURCE_WEBHOOK
+    from wahaweb.state.servers import EVENT_SOURCE_KEYS
+
+    env, sock, gate, ticker = await _socket_env(make_env)
+    admin = await env.admin()
+
+    async def shown() -> str | None:
+        [view] = [v for v in await env.core.server_admin.list(admin) if v.name == "default"]
+        return view.event_source
+
+    await until(lambda: sock.up)
+    await env.engine.tick()
+    assert await shown() == SOURCE_SOCKET
+    original = env.sim.app._serve_websocket
+
+    async def broken(scope, receive, send):
+        await receive()
+        await send({"type": "websocket.close", "code": 1011})
+
+    env.sim.app._serve_websocket = broken
+    env.sim.events.close_all()
+    await until(lambda: gate.waiting == 1)
+    await env.engine.tick()
+    assert await shown() == SOURCE_POLL  # no public URL: the list poll is all there is meanwhile
+    env.engine.webhooks_configured = True
+    await env.engine.tick()
+    assert await shown() == SOURCE_WEBHOOK
+    env.sim.app._serve_websocket = original
+    gate.release()
+    await until(lambda: sock.up)
+    await env.engine.tick()
+    assert await shown() == SOURCE_SOCKET
+    # Every source the engine reports has words on the page, in both languages (test_i18n checks parity).
+    assert set(EVENT_SOURCE_KEYS) == {SOURCE_SOCKET, SOURCE_WEBHOOK, SOURCE_POLL, SOURCE_KEY_REFUSED}
+
+
+async def test_a_refused_key_is_shown_to_the_admin(make_env):
+    sim = Simulator(SimulatorConfig(api_key="the-key-waha-runs-with", qr_delay=0.02, time_scale=50.0))
+    env, sock, gate, ticker = await _socket_env(make_env, sim=sim)
+    await until(lambda: sock.refused)
+    await env.engine.tick()
+    [view] = [v for v in await env.core.server_admin.list(await env.admin()) if v.name == "default"]
+    assert view.event_source == "key refused"

@@ -8,7 +8,7 @@ from wahaweb.state.servers import ServerRow, ServersState
 from wahaweb.templates import template
 
 HEADERS = ("servers.col_server", "servers.col_load", "servers.col_capacity", "servers.col_version", "servers.col_tier",
-           "servers.col_engine", "servers.col_reachable", "servers.col_latency")
+           "servers.col_engine", "servers.col_reachable", "servers.col_latency", "servers.col_events")
 T = AuthState.t
 
 
@@ -36,6 +36,7 @@ def server_row(s: ServerRow) -> rx.Component:
         rx.table.cell(s.engine),
         rx.table.cell(s.reachable, rx.cond(s.error != "", rx.text(s.error, size="1", color_scheme="red"))),
         rx.table.cell(s.latency),
+        rx.table.cell(T[s.events], id="server-events-" + s.id.to_string()),
         rx.table.cell(rx.hstack(
             rx.cond(s.draining,
                     rx.button(T["servers.undrain"], size="1", variant="soft", on_click=ServersState.set_draining(s.id, False)),

@@ -31,10 +31,17 @@ class ServerRow:
     engine: str = ""
     reachable: str = ""
     latency: str = ""
+    #: Catalogue key of the event source ("servers.events_socket", ...).
+    events: str = "servers.events_unknown"
     error: str = ""
     enabled: bool = True
     draining: bool = False
     empty: bool = True
+
+
+#: The engine's event sources (core/live/socket.py) -> catalogue keys.
+EVENT_SOURCE_KEYS = {"socket": "servers.events_socket", "webhook": "servers.events_webhook",
+                     "poll": "servers.events_poll", "key refused": "servers.events_key_refused"}
 
 
 def _row(view: ServerView) -> ServerRow:
@@ -42,6 +49,7 @@ def _row(view: ServerView) -> ServerRow:
     return ServerRow(id=view.id, name=view.name, url=view.url, load=view.load, capacity=view.capacity,
                      version=view.version or "", tier=view.tier or "", engine=view.engine or "", reachable=reachable,
                      latency=f"{view.latency_ms:.0f} ms" if view.latency_ms is not None else "",
+                     events=EVENT_SOURCE_KEYS.get(view.event_source or "", "servers.events_unknown"),
                      error=view.error or "", enabled=view.enabled, draining=view.draining, empty=view.sessions == 0)
 
 

@@ -91,10 +91,12 @@ class StatusEngine(SocketWatcher):
         servers_every: float = 5.0,
         probe_every: float = 60.0,
         events_socket: bool = True,
+        webhooks_configured: bool = False,
         socket_poll_every: float | None = None,
     ) -> None:
         #: Open WAHA's events socket (`/ws`) for each held server once the loop runs (socket.py).
         self.events_socket = events_socket
+        self.webhooks_configured = webhooks_configured
         #: While a server's socket is up, list it only this often (default: the slow interval).
         self.socket_poll_every = socket_poll_every if socket_poll_every is not None else slow_interval
         self.sockets: dict[str, EventSocket] = {}
@@ -171,6 +173,7 @@ class StatusEngine(SocketWatcher):
         kwargs.setdefault("slow_interval", settings.status_slow_interval)
         kwargs.setdefault("lease_renew_every", lease_ttl / 3)
         kwargs.setdefault("on_tick", core.telemetry.observe_tick)
+        kwargs.setdefault("webhooks_configured", core.sessions.webhook_url is not None)
         return cls(core.sessions, [server], notifier=notifier,
                    clock=core.clock, **kwargs)
 

@@ -38,6 +38,8 @@ class WatchedServer:
     last_error: str | None = None
     #: Number of list calls made by this process.
     polls: int = 0
+    #: How the engine hears from it (socket, webhook, poll, key refused), as last recorded on its row.
+    event_source: str | None = None
     #: When this process last listed it (monotonic seconds; -inf: never, or a poll is wanted now).
     polled_at: float = float("-inf")
     #: The `default` server also holds rows placed before servers were data (server_id NULL).

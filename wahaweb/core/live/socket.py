@@ -24,7 +24,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wahaweb.core import status as st
 from wahaweb.core.live.notify import LiveChange
@@ -33,6 +33,9 @@ from wahaweb.core.live.watcher import Watcher
 from wahaweb.core.live.webhook import SESSION_STATUS, BadEnvelope, WebhookEvent, parse_envelope
 from wahaweb.waha.errors import WahaUnauthorized
 
+if TYPE_CHECKING:  # pragma: no cover
+    from wahaweb.core.servers import ServerRegistry
+
 logger = logging.getLogger("wahaweb.core.live")
 
 BACKOFF_FIRST = 1.0
@@ -40,6 +43,9 @@ BACKOFF_MAX = 60.0
 
 #: Socket states.
 OFF, CONNECTING, UP, RETRYING, REFUSED = "off", "connecting", "up", "retrying", "refused"
+
+#: What the admin sees per server: how the status engine hears from it.
+SOURCE_SOCKET, SOURCE_WEBHOOK, SOURCE_POLL, SOURCE_KEY_REFUSED = "socket", "webhook", "poll", "key refused"
 
 Apply = Callable[[WebhookEvent, int | None], Awaitable[str]]
 Sleep = Callable[[float], Awaitable[None]]
@@ -164,6 +170,9 @@ class SocketWatcher(Watcher):
     """The watcher, plus one events socket per held server and a slower poll while it is up."""
 
     events_socket: bool
+    #: Sessions register wahaweb's webhook (a public URL is configured).
+    webhooks_configured: bool
+    registry: ServerRegistry | None
     socket_poll_every: float
     sockets: dict[str, EventSocket]
     _sockets_on: bool
@@ -197,7 +206,33 @@ class SocketWatcher(Watcher):
     def _socket_moved(self, sock: EventSocket) -> None:
         if sock.state in (UP, RETRYING):  # news may have been missed meanwhile: list the server now
             sock.server.polled_at = float("-inf")
-            self._wake.set()
+        if sock.state in (UP, RETRYING, REFUSED):
+            self._wake.set()  # and the next tick records the event source
+
+    def event_source(self, server: WatchedServer) -> str:
+        """socket while it is up; key refused after a 1008; else webhook when configured; else poll."""
+        sock = self.sockets.get(server.key)
+        if sock is not None and sock.up:
+            return SOURCE_SOCKET
+        if sock is not None and sock.refused:
+            return SOURCE_KEY_REFUSED
+        return SOURCE_WEBHOOK if self.webhooks_configured else SOURCE_POLL
+
+    async def _record_sources(self) -> None:
+        """Store each held server's event source on its row when it changes (the admin page reads it)."""
+        if not self._sockets_on or self.registry is None:
+            return
+        for server in self.servers:
+            if not server.lease.held or server.server_id is None:
+                continue
+            source = self.event_source(server)
+            if source != server.event_source:
+                try:
+                    await self.registry.record_event_source(server.server_id, source)
+                except Exception:  # noqa: BLE001 - the next tick tries again
+                    logger.exception("status engine: recording the event source of %s failed", server.key)
+                    continue
+                server.event_source = source
 
     async def _stop_sockets(self) -> None:
         self._sockets_on = False
@@ -207,6 +242,7 @@ class SocketWatcher(Watcher):
     async def _tick(self) -> TickReport:
         report = await super()._tick()
         self._follow_sockets()
+        await self._record_sources()
         return report
 
     async def _tick_server(self, server: WatchedServer, report: TickReport) -> tuple[list[LiveChange], bool]:

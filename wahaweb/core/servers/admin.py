@@ -49,6 +49,8 @@ class ServerView:
     latency_ms: float | None
     error: str | None
     probed_at: dt.datetime | None
+    #: How the status engine hears from it: socket, webhook, poll, key refused (None: not yet known).
+    event_source: str | None = None
 
     @property
     def load(self) -> str:
@@ -260,7 +262,8 @@ def _view(server: WahaServer, load: tuple[int, int]) -> ServerView:
                       else "", capacity=server.capacity, effective_capacity=effective_capacity(server),
                       sessions=load[0], pairing=load[1], enabled=server.enabled, draining=server.draining,
                       reachable=server.reachable, version=server.version, tier=server.tier, engine=server.engine,
-                      latency_ms=server.latency_ms, error=server.error, probed_at=server.probed_at)
+                      latency_ms=server.latency_ms, error=server.error, probed_at=server.probed_at,
+                      event_source=server.event_source)
 
 
 def _valid_url(base_url: str) -> str:
