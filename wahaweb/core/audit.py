@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,6 +28,9 @@ class AuditLog:
     def __init__(self, db: Database, clock: Clock = utcnow) -> None:
         self.db = db
         self.clock = clock
+        #: Events waiting for the next group commit, each with the future its writer awaits.
+        self._queue: list[tuple[AuditEvent, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task | None = None
 
     def event(self, *, action: str, outcome: str, user_id: int | None = None, session_id: str | None = None,
               detail: str | None = None, duration_ms: float | None = None) -> AuditEvent:
@@ -39,9 +44,32 @@ class AuditLog:
         return ev
 
     async def write(self, **kwargs) -> AuditEvent:
-        """Write an event in its own transaction."""
-        async with self.db.transaction() as session:
-            return self.add(session, **kwargs)
+        """Write an event; returns once it is committed. Group commit: events written while a commit
+        runs (a burst of creates) go together in the next transaction, so they take the database's
+        one write lock (SQLite) once, not once each."""
+        ev = self.event(**kwargs)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((ev, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="wahaweb-audit-commit")
+        await asyncio.shield(done)
+        return ev
+
+    async def _flush(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                async with self.db.transaction() as session:
+                    session.add_all([ev for ev, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - each writer gets the failure
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                        done.exception()  # retrieved here too: a cancelled writer must not log it again
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
 
     async def for_session(self, session_id: str, limit: int = 50) -> list[AuditEvent]:
         """Newest first."""

@@ -1,0 +1,104 @@
+"""Issue 16, creates that never queue: SQLite writers of one process wait in an asyncio queue, not in
+SQLite's busy handler, and a burst of audit events shares its commits."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import event
+from sqlmodel import select
+
+from wahaweb.core.audit import OK, AuditLog
+from wahaweb.core.db import Database
+from wahaweb.core.models import AuditEvent
+
+from .conftest import embedded_settings, register
+
+
+def open_writes(db: Database) -> dict[str, int]:
+    """Counts write transactions open at once (SQLAlchemy's begin .. commit/rollback)."""
+    seen = {"now": 0, "max": 0, "commits": 0}
+
+    def _begin(conn):  # inserted before wahaweb's own hook, which blocks in BEGIN IMMEDIATE
+        if conn.get_execution_options().get("wahaweb_sqlite_immediate"):
+            seen["now"] += 1
+            seen["max"] = max(seen["max"], seen["now"])
+            conn.info["wahaweb_test_write"] = True
+
+    def _end(conn):
+        if conn.info.pop("wahaweb_test_write", False):
+            seen["now"] -= 1
+
+    def _commit(conn):
+        seen["commits"] += 1
+        _end(conn)
+
+    event.listen(db.engine.sync_engine, "begin", _begin, insert=True)
+    event.listen(db.engine.sync_engine, "commit", _commit)
+    event.listen(db.engine.sync_engine, "rollback", _end)
+    return seen
+
+
+async def test_sqlite_writers_of_one_process_take_turns_in_asyncio(make_core, sqlite_url):
+    core = await make_core(embedded_settings(sqlite_url))
+    users = [await register(core, f"u{i}@example.com", plan=None) for i in range(20)]
+    seen = open_writes(core.db)
+    rows = await asyncio.gather(*(core.sessions.reserve(u) for u in users))
+    await core.sessions.drain()
+    assert len({r.id for r in rows}) == 20
+    # Never two write transactions open at once in this process: nobody sat in SQLite's busy handler.
+    assert seen["max"] == 1
+
+
+async def test_a_second_writer_waits_in_asyncio_not_in_sqlite(sqlite_url):
+    """While one write transaction is open, another of this process waits on the asyncio lock: it has
+    not begun (no BEGIN IMMEDIATE sent, so no busy-handler sleeps), and it starts the moment the first ends."""
+    db = Database.from_url(sqlite_url)
+    try:
+        seen = open_writes(db)
+        out = {"now": 0}
+        event.listen(db.engine.sync_engine.pool, "checkout", lambda *_: out.update(now=out["now"] + 1))
+        event.listen(db.engine.sync_engine.pool, "checkin", lambda *_: out.update(now=out["now"] - 1))
+        first_open, release = asyncio.Event(), asyncio.Event()
+
+        async def first() -> None:
+            async with db.transaction() as s:
+                await s.exec(select(1))
+                first_open.set()
+                await release.wait()
+
+        async def second() -> None:
+            async with db.transaction() as s:
+                await s.exec(select(1))
+
+        a = asyncio.create_task(first())
+        await first_open.wait()
+        b = asyncio.create_task(second())
+        for _ in range(200):
+            await asyncio.sleep(0)
+        # The second holds no connection, so it sent no BEGIN IMMEDIATE: it queues in asyncio.
+        assert not b.done() and out["now"] == 1
+        release.set()
+        await asyncio.gather(a, b)
+        assert seen["max"] == 1 and seen["commits"] == 2
+    finally:
+        await db.aclose()
+
+
+async def test_a_burst_of_audit_events_shares_its_commits(sqlite_url):
+    db = Database.from_url(sqlite_url)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(AuditEvent.metadata.create_all)
+        audit = AuditLog(db)
+        seen = open_writes(db)
+        written = await asyncio.gather(*(audit.write(action="create", outcome=OK, detail=str(i)) for i in range(50)))
+        assert all(ev.id is not None for ev in written)  # each writer got its committed event back
+        async with db.session() as s:
+            assert sorted(int(e.detail) for e in await s.exec(select(AuditEvent))) == list(range(50))
+        assert seen["commits"] <= 3  # the first alone, then everyone who arrived meanwhile
+        # One at a time still works (and an empty queue starts a new commit).
+        await audit.write(action="stop", outcome=OK)
+        assert seen["commits"] <= 4
+    finally:
+        await db.aclose()
