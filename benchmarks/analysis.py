@@ -143,6 +143,48 @@ def targets(results: dict[str, ScenarioResult]) -> list[dict[str, Any]]:
                            {"errors": errors, "overshoot": overshoot}, detail))
     else:
         out.append(_target("concurrent_50_users", goal, "not measured", detail=_missing(results, [CONCURRENT])))
+    return out + issue16_targets(results)
+
+
+RAW_FLOOR = "raw_text_floor"
+#: Issue 16: QR visible at or below the PNG floor, within 30 ms of the raw-text floor (p50);
+#: p95 to acknowledgement of N users creating at once, by scenario.
+RAW_FLOOR_MARGIN_S = 0.030
+ACK_P95_TARGETS = {"concurrent_50_users": 0.100, "concurrent_50_users_pg": 0.100, "concurrent_200_users_pg": 0.250}
+
+
+def issue16_targets(results: dict[str, ScenarioResult]) -> list[dict[str, Any]]:
+    out = []
+    visible, png, raw = _timed(results, QR_VISIBLE), _timed(results, PHYSICAL), _timed(results, RAW_FLOOR)
+    goal = "QR visible in Chromium at or below the raw-PNG floor (p50 ratio <= 1.00x)"
+    if visible and png:
+        ratio = visible.stats.p50 / png.stats.p50
+        detail = f"{visible.stats.p50 * 1000:.1f} / {png.stats.p50 * 1000:.1f} ms = {ratio:.3f}x"
+        out.append(_target("qr_visible_vs_png_floor", goal, "met" if ratio <= 1.0 else "missed", ratio,
+                           detail + ("" if ratio <= 1.0 else f"; missed by {(ratio - 1) * 100:.1f}%")))
+    else:
+        out.append(_target("qr_visible_vs_png_floor", goal, "not measured", detail=_missing(results, [QR_VISIBLE, PHYSICAL])))
+    goal = f"QR visible within {RAW_FLOOR_MARGIN_S * 1000:.0f} ms of the raw-text floor (p50)"
+    if visible and raw:
+        gap = visible.stats.p50 - raw.stats.p50
+        met = gap <= RAW_FLOOR_MARGIN_S
+        detail = f"+{gap * 1000:.1f} ms" + ("" if met else f"; missed by {(gap - RAW_FLOOR_MARGIN_S) * 1000:.1f} ms")
+        out.append(_target("qr_visible_vs_raw_floor", goal, "met" if met else "missed", gap, detail))
+    else:
+        out.append(_target("qr_visible_vs_raw_floor", goal, "not measured", detail=_missing(results, [QR_VISIBLE, RAW_FLOOR])))
+    for name, limit in ACK_P95_TARGETS.items():
+        goal = f"{name}: p95 to acknowledgement of the users creating at once under {limit * 1000:.0f} ms, 0 errors, 0 overshoot"
+        result = results.get(name)
+        if result is None or not result.measured:
+            out.append(_target(name + "_p95", goal, "not measured", detail=_missing(results, [name])))
+            continue
+        crowd_p95 = float(result.data.get("crowd", {}).get("p95", float("nan")))
+        errors, overshoot = int(result.data.get("errors", 0)), int(result.data.get("overshoot", 0))
+        met = crowd_p95 < limit and errors == 0 and overshoot == 0
+        detail = f"p95 {crowd_p95 * 1000:.1f} ms, {errors} errors, {overshoot} overshoot"
+        if crowd_p95 >= limit:
+            detail += f"; missed by {(crowd_p95 - limit) * 1000:.1f} ms"
+        out.append(_target(name + "_p95", goal, "met" if met else "missed", crowd_p95, detail))
     return out
 
 

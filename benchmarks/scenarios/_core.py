@@ -36,13 +36,15 @@ def fast_hasher() -> PasswordHash:
 class BenchCore:
     def __init__(self, ctx: BenchContext, *, webhooks: bool = False, unlimited_rate: bool = True,
                  signup_plan: str | None = None, default_session_limit: int = 1000,
-                 start_engine: bool = False, db_dir: Path | None = None) -> None:
+                 start_engine: bool = False, db_dir: Path | None = None, database_url: str | None = None) -> None:
         self.ctx = ctx
         self.webhooks = webhooks
         self.unlimited_rate = unlimited_rate
         self.signup_plan = signup_plan
         self.default_session_limit = default_session_limit
         self.start_engine = start_engine
+        #: None: a throw-away SQLite file in db_dir; else this URL (a PostgreSQL schema the caller made).
+        self.database_url = database_url
         self.core: Any = None
         self.engine: Any = None
         self._own_dir = db_dir is None
@@ -65,9 +67,10 @@ class BenchCore:
             public_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         settings = Settings(
             waha_url=self.ctx.base_url, waha_api_key=self.ctx.api_key,
-            database_url=f"sqlite+aiosqlite:///{self._dir / 'bench.db'}",
+            database_url=self.database_url or f"sqlite+aiosqlite:///{self._dir / 'bench.db'}",
             public_url=public_url, webhook_secret=None, redis_url=None,
             signup_plan=self.signup_plan or "", default_session_limit=self.default_session_limit,
+            default_server_capacity=100_000,  # queueing is measured here, not the capacity rule
         )
         self.core = await Core.create(
             settings, password_hasher=fast_hasher(),
@@ -124,3 +127,23 @@ class BenchCore:
                     await self.core.sessions.delete(user, sid)
 
         await asyncio.gather(*(one(s) for s in session_ids))
+
+
+PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+@contextlib.asynccontextmanager
+async def pg_schema(prefix: str):
+    """A fresh schema in the local PostgreSQL (the test database), dropped afterwards; yields its URL."""
+    import uuid
+
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"), timeout=3)
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    await conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{PG_URL}?search_path={schema}"
+    finally:
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await conn.close()

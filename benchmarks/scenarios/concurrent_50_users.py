@@ -33,7 +33,17 @@ NAME = "concurrent_50_users"
 USERS = 50
 
 
-async def measure_concurrent(ctx: BenchContext, users: int = USERS) -> ScenarioResult:
+async def measure_concurrent(ctx: BenchContext, users: int = USERS, database: str = "sqlite",
+                             name: str = NAME) -> ScenarioResult:
+    if database == "postgresql":
+        from benchmarks.scenarios._core import pg_schema
+
+        async with pg_schema("wahaweb_bench") as url:
+            return await _measure(ctx, users, url, name)
+    return await _measure(ctx, users, None, name)
+
+
+async def _measure(ctx: BenchContext, users: int, database_url: str | None, name: str) -> ScenarioResult:
     if ctx.smoke:
         raise NotMeasured("skipped in smoke mode (100 creates, two Cores)")
     require_modules("wahaweb.core.container", "wahaweb.core.sessions", "wahaweb.core.accounts")
@@ -45,8 +55,10 @@ async def measure_concurrent(ctx: BenchContext, users: int = USERS) -> ScenarioR
     async with ctx.waha_client() as client:
         before = {s.name for s in await client.list_sessions(all=True)}
     # Two Cores (= two backend workers) sharing one SQLite file; real rate limits, Free plan (limit 1).
-    async with BenchCore(ctx, signup_plan="Free", unlimited_rate=False) as worker_a:
-        async with BenchCore(ctx, signup_plan="Free", unlimited_rate=False, db_dir=worker_a.db_dir) as worker_b:
+    db_name = "PostgreSQL (local, one schema)" if database_url else "one SQLite file"
+    async with BenchCore(ctx, signup_plan="Free", unlimited_rate=False, database_url=database_url) as worker_a:
+        async with BenchCore(ctx, signup_plan="Free", unlimited_rate=False, db_dir=worker_a.db_dir,
+                             database_url=database_url) as worker_b:
             workers = (worker_a, worker_b)
             crowd = [await workers[i % 2].user(f"u{i}-{ctx.run_id}@bench.example") for i in range(users)]
             greedy = await worker_a.user(f"greedy-{ctx.run_id}@bench.example")
@@ -94,10 +106,10 @@ async def measure_concurrent(ctx: BenchContext, users: int = USERS) -> ScenarioR
     crowd_stats = Stats.of([r["ack"] for r in crowd_results])
     greedy_stats = Stats.of([r["ack"] for r in greedy_results])
     return ScenarioResult.timed(
-        NAME, [r["ack"] for r in everything],
+        name, [r["ack"] for r in everything],
         notes=[f"{users} users (Free plan, limit 1) each fire one create at the same instant, then one more Free "
                f"user fires {users} creates at once; the creates alternate between two Cores (two backend "
-               "workers) sharing one SQLite file, real rate limits (create 5/min per user, per worker).",
+               f"workers) sharing {db_name}, real rate limits (create 5/min per user, per worker).",
                "Time = reserve() call until it returns the row (reservation) or until the clean refusal "
                "(PlanLimitReached / RateLimited). Headline stats over all "
                f"{len(everything)} creates; {users} users: p50 {crowd_stats.p50 * 1000:.1f} ms, p95 "
@@ -115,7 +127,8 @@ async def measure_concurrent(ctx: BenchContext, users: int = USERS) -> ScenarioR
               "overshoot_waha": overshoot_waha, "users": users, "limit": limit,
               "waha_sessions_created": len(on_waha), "error_details": [r["error"] for r in errors][:10],
               "crowd": crowd_stats.to_dict(), "one_user": greedy_stats.to_dict(),
-              "crowd_outcomes": outcomes(crowd_results), "one_user_outcomes": outcomes(greedy_results)},
+              "crowd_outcomes": outcomes(crowd_results), "one_user_outcomes": outcomes(greedy_results),
+              "database": "postgresql" if database_url else "sqlite"},
     )
 
 
@@ -131,3 +144,18 @@ async def measure(ctx: BenchContext) -> ScenarioResult:
         return await measure_concurrent(ctx)
     except NotImplementedError as exc:
         raise NotMeasured(str(exc)) from None
+
+
+def _variant(users: int, database: str, order: int) -> None:
+    name = f"concurrent_{users}_users_{'pg' if database == 'postgresql' else 'sqlite'}"
+
+    async def run(ctx: BenchContext) -> ScenarioResult:
+        return await measure_concurrent(ctx, users, database, name)
+
+    scenario(name, group="concurrency", title=f"{users} users creating at once ({database})",
+             description="p95 to acknowledgement, errors, plan-limit overshoot", order=order)(run)
+
+
+_variant(50, "postgresql", 11)
+_variant(200, "sqlite", 12)
+_variant(200, "postgresql", 13)
