@@ -1,5 +1,5 @@
 """`make bench-scale` (`python -m benchmarks.scale`): wahaweb's status loop, WAHA events and
-concurrent creates at scale, in one process, against in-process simulated WAHA servers.
+concurrent creates at scale: one Core against simulated WAHA servers (one process each).
 
 Measured (defaults: 10 servers x 200 sessions = 2,000, one in ten pairing, the rest connected):
 1. The status loop, at 10 x 20 = 200 and at 10 x 200 = 2,000 sessions, on SQLite and on
@@ -87,14 +87,14 @@ async def steady_ticks(farm: farms.Farm, ticks: int) -> dict[str, Any]:
         for _ in range(ticks):
             statements.clear()
             for sim in farm.sims.values():
-                sim.clear_requests()
+                await sim.clear_requests()
             c0, w0 = time.process_time(), time.perf_counter()
             report = await engine.tick()
             await engine.drain()
             cpu.append(time.process_time() - c0)
             wall.append(time.perf_counter() - w0)
             sql.append(_queries(statements))
-            waha.append(sorted(len(sim.requests) for sim in farm.sims.values()))
+            waha.append(sorted([await sim.request_count() for sim in farm.sims.values()]))
             changes += len(report.changes)
     finally:
         sa.event.remove(sync_engine, "before_cursor_execute", count)
@@ -114,7 +114,7 @@ async def running_window(farm: farms.Farm, pairing: list[str], window: float, ev
 
     engine.notifier.add(listener)
     for sim in farm.sims.values():
-        sim.clear_requests()
+        await sim.clear_requests()
     started = time.perf_counter()
     engine.start()
     to_row, to_push, errors = [], [], 0
@@ -138,14 +138,14 @@ async def running_window(farm: farms.Farm, pairing: list[str], window: float, ev
             to_row.append(t_row - t0)
             if sid in pushed:
                 to_push.append(pushed[sid] - t0)
-            farms.sim_of(farm, sid).scan(sid)  # WAHA now agrees: the loop sees WORKING too
+            await (await farms.sim_of(farm, sid)).scan(sid)  # WAHA now agrees: the loop sees WORKING too
             await asyncio.sleep(gap)
     rest = window - (time.perf_counter() - started)
     if rest > 0:
         await asyncio.sleep(rest)
     elapsed = time.perf_counter() - started
     await engine.stop()
-    per_server = {name: len(sim.requests) / elapsed for name, sim in farm.sims.items()}
+    per_server = {name: await sim.request_count() / elapsed for name, sim in farm.sims.items()}
     rows = {r.id: r.status for r in await farm.core.sessions.rows_in()}
     return {"seconds": elapsed, "waha_req_per_s_per_server": per_server,
             "events": len(targets), "event_errors": errors,
@@ -162,8 +162,8 @@ def farms_body(session_id: str) -> bytes:
 
 
 async def loop_costs(database_url: str, servers: int, sizes: tuple[int, ...], ticks: int, window: float,
-                     events: int) -> dict[str, Any]:
-    farm = await farms.build(servers, database_url, capacity=max(sizes) * 2)
+                     events: int, processes: bool) -> dict[str, Any]:
+    farm = await farms.build(servers, database_url, capacity=max(sizes) * 2, processes=processes)
     try:
         result: dict[str, Any] = {"steps": []}
         have, pairing = 0, []
@@ -179,8 +179,9 @@ async def loop_costs(database_url: str, servers: int, sizes: tuple[int, ...], ti
         await farm.aclose()
 
 
-async def concurrent_creates(database_url: str, servers: int, users: int, capacity: int) -> dict[str, Any]:
-    farm = await farms.build(servers, database_url, capacity=capacity, time_scale=1.0)
+async def concurrent_creates(database_url: str, servers: int, users: int, capacity: int,
+                             processes: bool) -> dict[str, Any]:
+    farm = await farms.build(servers, database_url, capacity=capacity, time_scale=1.0, processes=processes)
     core = farm.core
     try:
         people = [await core.accounts.register(f"u{i}-{uuid.uuid4().hex[:4]}@example.com", farms.PASSWORD)
@@ -213,7 +214,7 @@ async def concurrent_creates(database_url: str, servers: int, users: int, capaci
                 active[row.user_id] = active.get(row.user_id, 0) + 1
         limit = (await core.accounts.usage(people[0])).limit or 1
         overshoot = sum(max(0, n - limit) for n in active.values())
-        on_waha = {sid for sim in farm.sims.values() for sid in sim.engine.sessions}
+        on_waha = {sid for sim in farm.sims.values() for sid in await sim.names()}
         loads = await core.servers.loads()
         return {"users": users, "creates": 2 * users, "outcomes": outcomes, "errors_sample": errors[:5],
                 "ack": Stats.of(acks).to_dict(), "wall_s": wall, "overshoot": overshoot, "plan_limit": limit,
@@ -230,10 +231,12 @@ def _ms(stats: dict | None, key: str) -> str:
 
 def render(results: dict[str, Any], args: argparse.Namespace) -> str:
     out = ["## Scale (`make bench-scale`, issue 15)", ""]
-    out.append(f"Run {results['when']} on {results['machine']}; {args.servers} simulated WAHA servers in-process "
-               f"(httpx ASGITransport), one Core; sessions one in ten pairing, the rest connected. Load average "
-               f"(1 min) {results['load_before']:.1f} before, {results['load_after']:.1f} after: the simulators share "
-               f"the benchmark's one process and CPU, so at full size they slow the loop they serve."
+    where = ("each its own `python -m wahaweb.simulator` process over HTTP" if args.processes
+             else "in the benchmark's process (httpx ASGITransport), sharing its event loop")
+    out.append(f"Run {results['when']} on {results['machine']}; {args.servers} simulated WAHA servers, {where}; "
+               f"one Core (one backend worker's engine); sessions one in ten pairing, the rest connected. "
+               f"Load average (1 min) {results['load_before']:.1f} before, {results['load_after']:.1f} after "
+               f"(2 cores shared with the simulators and whatever else runs)."
                + (" **Smoke run (tiny counts): not the real figures.**" if args.smoke else ""))
     out.append("")
     out.append("### Status loop per tick (steady: rows agree with WAHA)")
@@ -297,18 +300,18 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         path = Path(args.workdir) / f"scale-{uuid.uuid4().hex[:6]}.db"
         try:
             results["loop"]["sqlite"] = await loop_costs(f"sqlite+aiosqlite:///{path}", args.servers, sizes,
-                                                         args.ticks, args.window, args.events)
+                                                         args.ticks, args.window, args.events, args.processes)
         finally:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
     if "postgres" in args.db:
         async with pg_schema() as url:
             results["loop"]["postgres"] = None if url is None else await loop_costs(
-                url, args.servers, sizes, args.ticks, args.window, args.events)
+                url, args.servers, sizes, args.ticks, args.window, args.events, args.processes)
     if args.users:
         async with pg_schema() as url:
             results["creates"] = None if url is None else await concurrent_creates(
-                url, args.servers, args.users, capacity=args.per_server)
+                url, args.servers, args.users, capacity=args.per_server, processes=args.processes)
     results["load_after"] = os.getloadavg()[0]
     return results
 
@@ -325,6 +328,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--db", default="sqlite,postgres")
     p.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"))
     p.add_argument("--workdir", default="/tmp")
+    p.add_argument("--in-process", dest="processes", action="store_false",
+                   help="simulators in the benchmark's own process (ASGI transport) instead of one process each")
     p.add_argument("--smoke", action="store_true", help="2 servers x 5 sessions, 3 ticks, 2 s, 4 events, 6 users")
     args = p.parse_args(argv)
     if args.smoke:
