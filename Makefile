@@ -73,6 +73,7 @@ test-browser: setup chromium
 
 bench: setup chromium
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.placement
 
 # Issue 15: 10 simulated WAHA servers x 200 sessions, the status loop per tick, WAHA events, 200 users
 # creating at once on PostgreSQL; writes its section of docs/benchmarks.md (between markers). Not in `make test`.

@@ -134,16 +134,18 @@ class Farm:
             await sim.aclose()
 
 
-async def build(servers: int, database_url: str, *, capacity: int, time_scale: float = 0.1,
+async def build(servers: int, database_url: str, *, capacity: int | list[int], time_scale: float = 0.1,
                 processes: bool = True) -> Farm:
-    """`servers` simulators (time_scale 0.1: a QR lives 10x longer, so pairing lasts the whole run)."""
+    """`servers` simulators (time_scale 0.1: a QR lives 10x longer, so pairing lasts the whole run);
+    `capacity` is every server's, or one per server in order."""
     names = [f"s{i}" for i in range(servers)]
+    capacities = dict(zip(names, capacity if isinstance(capacity, list) else [capacity] * servers, strict=True))
     sims: dict[str, Any] = {n: RemoteSim(time_scale) if processes else LocalSim(f"http://{n}.waha.test", time_scale)
                             for n in names}
     urls = {n: sims[n].url for n in names}
     core = await Core.create(
         Settings(database_url=database_url, waha_url=urls[names[0]], waha_api_key=SIM_KEY, public_url=None,
-                 webhook_secret=HOOK_SECRET, default_server_capacity=capacity),
+                 webhook_secret=HOOK_SECRET, default_server_capacity=capacities[names[0]]),
         waha_transport=sims[names[0]].transport,
         server_transports=None if processes else {urls[n]: sims[n].transport for n in names[1:]},
         password_hasher=fast_hasher(), retry_waits=(0, 0), rate_limits=RateLimits.unlimited(),
@@ -151,7 +153,7 @@ async def build(servers: int, database_url: str, *, capacity: int, time_scale: f
     admin = await core.accounts.register(f"admin-{uuid.uuid4().hex[:6]}@example.com", PASSWORD)
     ids = {names[0]: 1}
     for n in names[1:]:
-        ids[n] = (await core.server_admin.add(admin, n, urls[n], SIM_KEY, capacity)).id
+        ids[n] = (await core.server_admin.add(admin, n, urls[n], SIM_KEY, capacities[n])).id
     await core.servers.probe_all()
     api = Starlette(routes=webhook_route.routes)
     api.state.core = core

@@ -6,26 +6,15 @@ The real run (10 servers x 200 sessions, 200 users) is `make bench-scale`, not p
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from benchmarks.report import write_markdown
 from benchmarks.scale.markers import BEGIN, END, put_section
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.bench.smoke import smoke_run
 
 
 def test_the_smoke_run_writes_its_section_with_o_servers_figures(tmp_path) -> None:
-    out = tmp_path / "benchmarks.md"
-    out.write_text("# Benchmarks\n\nthe rest of the report\n")
-    done = subprocess.run([sys.executable, "-m", "benchmarks.scale", "--smoke", "--out", str(out),
-                           "--workdir", str(tmp_path)], cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                          capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    text = out.read_text()
-    assert text.startswith("# Benchmarks\n\nthe rest of the report\n") and BEGIN in text and END in text
+    out, text = smoke_run("benchmarks.scale", tmp_path)
+    assert BEGIN in text and END in text
     assert "Smoke run" in text
     results = json.loads(out.with_suffix(".scale.json").read_text())
     for db, res in results["loop"].items():
