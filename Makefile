@@ -15,6 +15,13 @@ export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export REFLEX_USE_SYSTEM_BUN := 1
 export REFLEX_TELEMETRY_ENABLED := false
 
+# One id per `make test` (kept when set): the run's PostgreSQL schemas, Redis keys and app logs
+# (test-artifacts/app-server-<id>.log) carry it, so another `make test` can run beside this one.
+ifeq ($(origin WAHAWEB_TEST_RUN_ID),undefined)
+WAHAWEB_TEST_RUN_ID := $(shell od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+endif
+export WAHAWEB_TEST_RUN_ID
+
 .PHONY: run test lint test-unit test-browser setup bun chromium migrate simulator bench bench-smoke bench-scale clean check-clean
 
 $(BIN)/.installed: requirements.txt
@@ -45,19 +52,21 @@ chromium:
 # The suite (with the `reflex run` it starts) must leave the work tree as it found it:
 # `git status --porcelain` is taken before and compared after (empty on a fresh clone).
 GIT_STATUS := git status --porcelain --untracked-files=all
+STATUS_FILE := $(TOOLS)/git-status-$(WAHAWEB_TEST_RUN_ID)
 test: setup chromium
-	@mkdir -p $(TOOLS) && { $(GIT_STATUS) > $(TOOLS)/git-status-before 2>/dev/null || rm -f $(TOOLS)/git-status-before; }
+	@mkdir -p $(TOOLS) && { $(GIT_STATUS) > $(STATUS_FILE)-before 2>/dev/null || rm -f $(STATUS_FILE)-before; }
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-unit
 	$(MAKE) --no-print-directory test-browser
 	@$(MAKE) --no-print-directory check-clean
 
 check-clean:
-	@test -f $(TOOLS)/git-status-before || exit 0; \
-	  $(GIT_STATUS) > $(TOOLS)/git-status-after; \
-	  diff -u $(TOOLS)/git-status-before $(TOOLS)/git-status-after >/dev/null || { \
+	@test -f $(STATUS_FILE)-before || exit 0; \
+	  $(GIT_STATUS) > $(STATUS_FILE)-after; \
+	  diff -u $(STATUS_FILE)-before $(STATUS_FILE)-after >/dev/null || { \
 	    echo "The run changed the work tree (git status --porcelain, before -> after):"; \
-	    diff $(TOOLS)/git-status-before $(TOOLS)/git-status-after; exit 1; }
+	    diff $(STATUS_FILE)-before $(STATUS_FILE)-after; exit 1; }; \
+	  rm -f $(STATUS_FILE)-before $(STATUS_FILE)-after
 
 # Static checks, run first by `make test`: ruff (pyflakes, import order) and mypy (config in pyproject.toml).
 lint: setup

@@ -5,10 +5,17 @@ Browser tests live in tests/browser and run in their own pytest invocation
 """
 
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+
+#: One id per test run (`make test` sets it; a bare pytest picks one, and its subprocesses inherit
+#: it): the run's PostgreSQL schemas, Redis keys and browser-app logs carry it, so two runs side
+#: by side (two clones, or two `make test` in one) never share one.
+RUN_ID = re.sub(r"[^a-z0-9]", "", os.environ.get("WAHAWEB_TEST_RUN_ID", "").lower())[:16] or uuid.uuid4().hex[:8]
+os.environ["WAHAWEB_TEST_RUN_ID"] = RUN_ID
 
 os.environ.setdefault("REFLEX_STATE_MANAGER_MODE", "memory")
 os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
@@ -29,7 +36,7 @@ async def pg_url() -> AsyncIterator[str]:
     except Exception as exc:  # noqa: BLE001 - any failure to connect means "server unreachable"
         pytest.skip(f"POSTGRESQL UNREACHABLE: {PG_URL} did not answer ({type(exc).__name__}: {exc}); "
                     "start it to run the PostgreSQL tests")
-    schema = f"wahaweb_test_{uuid.uuid4().hex[:12]}"
+    schema = f"wahaweb_test_{RUN_ID}_{uuid.uuid4().hex[:12]}"
     await conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
         yield f"{PG_URL}?search_path={schema}"
@@ -51,3 +58,8 @@ async def redis_url() -> AsyncIterator[str]:
                     "start it to run the Redis tests")
     await client.aclose()
     yield REDIS_URL
+
+
+def redis_test_prefix() -> str:
+    """A Redis key prefix of one test in this run (the run's id in it: side-by-side runs never meet)."""
+    return f"wahaweb-test-{RUN_ID}-{uuid.uuid4().hex[:8]}"

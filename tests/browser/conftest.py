@@ -7,6 +7,8 @@ serves it. Browser tests are marked `browser` and run in their own pytest invoca
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import signal
 import socket
@@ -19,8 +21,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import RUN_ID
+
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
+#: The app's stdout of this run (two runs side by side write two files).
+APP_LOG = ARTIFACTS / f"app-server-{RUN_ID}.log"
+#: Held while a run builds and serves the app from this checkout's `.web` and `.states`.
+APP_ROOT_LOCK = ARTIFACTS / ".app-root.lock"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -42,6 +50,39 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class _AppRoot:
+    holders = 0
+    handle = None
+
+
+@contextlib.contextmanager
+def app_root() -> Iterator[None]:
+    """This checkout's `.web` and `.states` for the app(s) this run starts.
+
+    `reflex run` rebuilds `.web` when it starts: a second run in the same checkout doing that
+    while the first one serves from it would pull the pages out from under the first one's
+    browser tests. So a run holds an exclusive lock while its apps run, and another run in
+    the same checkout waits for it (two clones never wait). Re-entrant within one run.
+    """
+    if _AppRoot.holders == 0:
+        ARTIFACTS.mkdir(exist_ok=True)
+        handle = APP_ROOT_LOCK.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"\nanother test run is serving the app from {REPO}/.web; waiting for it", file=sys.stderr)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        _AppRoot.handle = handle
+    _AppRoot.holders += 1
+    try:
+        yield
+    finally:
+        _AppRoot.holders -= 1
+        if _AppRoot.holders == 0 and _AppRoot.handle is not None:
+            _AppRoot.handle.close()  # releases the lock
+            _AppRoot.handle = None
 
 
 def _wait_until_up(base_url: str, proc: subprocess.Popen, log_path: Path) -> None:
@@ -84,29 +125,30 @@ def app_env(tmp_path_factory) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def base_url(app_env) -> Iterator[str]:
-    port = _free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / "app-server.log"
-    bin_dir = Path(sys.executable).parent
-    subprocess.run([str(bin_dir / "python"), "-m", "wahaweb.core.migrate"], cwd=REPO, env=app_env, check=True)
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [str(bin_dir / "reflex"), "run", "--env", "prod", "--single-port",
-             "--frontend-port", str(port), "--backend-port", str(port)],
-            cwd=REPO, env=app_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, proc, log_path)
-        yield url
-    finally:
+    with app_root():
+        port = _free_port()
+        ARTIFACTS.mkdir(exist_ok=True)
+        log_path = APP_LOG
+        bin_dir = Path(sys.executable).parent
+        subprocess.run([str(bin_dir / "python"), "-m", "wahaweb.core.migrate"], cwd=REPO, env=app_env, check=True)
+        with log_path.open("w") as log:
+            proc = subprocess.Popen(
+                [str(bin_dir / "reflex"), "run", "--env", "prod", "--single-port",
+                 "--frontend-port", str(port), "--backend-port", str(port)],
+                cwd=REPO, env=app_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        url = f"http://127.0.0.1:{port}"
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+            _wait_until_up(url, proc, log_path)
+            yield url
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 @pytest.fixture(scope="session")

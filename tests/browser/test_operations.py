@@ -8,7 +8,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.browser.conftest import METRICS_TOKEN, SIM_API_KEY, create_session, new_email, register
+from tests.browser.conftest import APP_LOG, METRICS_TOKEN, SIM_API_KEY, create_session, new_email, register
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +28,7 @@ def created(browser, base_url) -> str:
 
 
 def test_the_app_logs_each_create_on_stdout_without_the_key(created):
-    log = (ARTIFACTS / "app-server.log").read_text(errors="replace")
+    log = APP_LOG.read_text(errors="replace")
     lines = [line for line in log.splitlines() if "session.create" in line and created in line]
     assert len(lines) == 1, log[-3000:]
     assert "INFO wahaweb.core.sessions session.create outcome=ok" in lines[0]

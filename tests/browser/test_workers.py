@@ -33,12 +33,13 @@ from tests.browser.conftest import (
     PASSWORD,
     _free_port,
     _wait_until_up,
+    app_root,
     new_email,
     register,
     screenshot,
 )
 from tests.browser.rawclient import RawClient, sign_in_cookie
-from tests.conftest import PG_URL, REDIS_URL
+from tests.conftest import PG_URL, REDIS_URL, RUN_ID
 from wahaweb.core.live.lease import server_key
 
 pytestmark = pytest.mark.browser
@@ -120,12 +121,19 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def held_app_root():
+    """The checkout's `.web` is this run's while the cluster runs (see `app_root`)."""
+    with app_root():
+        yield
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, held_app_root):
     """3 simulators + 3-worker app; yields a dict: base_url, sims (name -> url), redis_url, schema, env."""
     down = _services_up()
     if down:
         pytest.skip(f"POSTGRESQL/REDIS UNREACHABLE: {down}; start them to run the multi-worker test")
-    schema = f"mw_{uuid.uuid4().hex[:10]}"
+    schema = f"mw_{RUN_ID}_{uuid.uuid4().hex[:10]}"
     token = uuid.uuid4().hex
     subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-q", "-c", f'CREATE SCHEMA "{schema}"'],
                    check=True, capture_output=True)
@@ -152,14 +160,14 @@ def cluster(tmp_path_factory):
     logs = []
     try:
         for name, url in sims.items():
-            log = (ARTIFACTS / f"multiworker-sim-{name}.log").open("w")
+            log = (ARTIFACTS / f"multiworker-sim-{name}-{RUN_ID}.log").open("w")
             logs.append(log)
             procs.append(subprocess.Popen(
                 [str(bin_dir / "python"), "-m", "wahaweb.simulator", "--host", "127.0.0.1",
                  "--port", url.rsplit(":", 1)[1], "--api-key", SERVERS[name], "--qr-delay", "0.3", "--time-scale", "6"],
                 cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
         subprocess.run([str(bin_dir / "python"), "-m", "wahaweb.core.migrate"], cwd=REPO, env=env, check=True)
-        log_path = ARTIFACTS / "multiworker-app.log"
+        log_path = ARTIFACTS / f"multiworker-app-{RUN_ID}.log"
         with log_path.open("w") as log:
             app = subprocess.Popen([str(bin_dir / "reflex"), "run", "--env", "prod", "--single-port",
                                     "--frontend-port", str(app_port), "--backend-port", str(app_port)],

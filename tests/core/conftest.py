@@ -6,7 +6,6 @@ PostgreSQL and Redis tests skip, loudly, only when the server does not answer.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
@@ -14,7 +13,7 @@ import pytest
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
-from tests.conftest import PG_URL, REDIS_URL  # noqa: F401  (the servers; fixtures pg_url/redis_url live there)
+from tests.conftest import PG_URL, REDIS_URL, redis_test_prefix  # noqa: F401  (fixtures pg_url/redis_url live there)
 from wahaweb.composition import create_core
 from wahaweb.core.clock import FakeClock
 from wahaweb.core.container import Core
@@ -54,7 +53,7 @@ async def redis_prefix(redis_url) -> AsyncIterator[str]:
     """A key prefix of this test's own; its keys are deleted afterwards."""
     import redis.asyncio as aioredis
 
-    prefix = f"wahaweb-test-{uuid.uuid4().hex[:10]}"
+    prefix = redis_test_prefix()
     yield prefix
     client = aioredis.Redis.from_url(redis_url)
     try:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
+from tests.conftest import redis_test_prefix
 from tests.timing import eventually
 from wahaweb.core.live import LocalLease, RedisLease, StatusEngine, make_lease, server_key
 
@@ -34,7 +33,7 @@ async def redis_client(redis_url):
 
 @pytest.mark.redis
 async def test_redis_lease_take_renew_release_and_takeover(redis_client):
-    key = f"wahaweb-test-{uuid.uuid4().hex[:8]}:watcher:srv"
+    key = f"{redis_test_prefix()}:watcher:srv"
     clock = [0.0]
     a = RedisLease(redis_client, key, ttl=0.3, monotonic=lambda: clock[0])
     b = RedisLease(redis_client, key, ttl=0.3, monotonic=lambda: clock[0])
@@ -57,7 +56,7 @@ async def test_redis_lease_take_renew_release_and_takeover(redis_client):
 @pytest.mark.redis
 async def test_two_workers_over_redis_one_watcher_polls(make_env, redis_url, redis_client):
     """Two backend workers (two Cores and engines) over one Redis, one WAHA: one poller."""
-    prefix = f"wahaweb-test-{uuid.uuid4().hex[:8]}"
+    prefix = redis_test_prefix()
     first = await make_env(webhooks=False, redis_url=redis_url, engine_kwargs={"redis_prefix": prefix})
     # The second worker: same WAHA (the same simulator), same database, same Redis.
     second = await make_env(webhooks=False, redis_url=redis_url, sim=first.sim,
@@ -88,7 +87,7 @@ async def test_two_workers_over_redis_one_watcher_polls(make_env, redis_url, red
 async def test_engine_from_core_uses_redis_only_when_configured(make_env, redis_url):
     plain = await make_env(webhooks=False)
     assert isinstance(plain.engine.servers[0].lease, LocalLease)
-    redis_env = await make_env(webhooks=False, redis_url=redis_url)
+    redis_env = await make_env(webhooks=False, redis_url=redis_url, engine_kwargs={"redis_prefix": redis_test_prefix()})
     lease = redis_env.engine.servers[0].lease
     assert isinstance(lease, RedisLease) and lease.key.endswith(server_key("http://waha.test"))
     assert isinstance(redis_env.engine, StatusEngine)
