@@ -7,7 +7,8 @@ Browser tests live in tests/browser and run in their own pytest invocation
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -63,3 +64,33 @@ async def redis_url() -> AsyncIterator[str]:
 def redis_test_prefix() -> str:
     """A Redis key prefix of one test in this run (the run's id in it: side-by-side runs never meet)."""
     return f"wahaweb-test-{RUN_ID}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def serve_core(tmp_path) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+    """Cores for in-process HTTP route tests: `await serve_core(api, core_options={...}, **settings)`
+    builds one on this test's SQLite file (the embedded simulator unless `waha_url` is given),
+    puts it where the app's lifespan puts it (`api.state.core`), and closes every Core it built
+    (and takes it off the app) afterwards."""
+    import dataclasses
+
+    from wahaweb.composition import create_core
+    from wahaweb.settings import Settings
+
+    made: list[Any] = []
+    apps: list[Any] = []
+
+    async def install(api: Any, *, core_options: dict[str, Any] | None = None, **settings: Any) -> Any:
+        values = dict(database_url=f"sqlite+aiosqlite:///{tmp_path / 'core.db'}")
+        values.update(settings)
+        core = await create_core(dataclasses.replace(Settings(), **values), **(core_options or {}))
+        made.append(core)
+        api.state.core = core
+        apps.append(api)
+        return core
+
+    yield install
+    for api in apps:
+        api.state.core = None
+    for core in reversed(made):
+        await core.aclose()

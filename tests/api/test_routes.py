@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 
 import httpx
 import pytest
 
 from wahaweb.api.auth import COOKIE_NAME
 from wahaweb.api.routes import build_api
-from wahaweb.composition import create_core
-from wahaweb.core.container import Core
 from wahaweb.core.errors import AuthError
-from wahaweb.settings import Settings
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-async def use_core(tmp_path):
-    made: list[Core] = []
-
-    async def install(**overrides) -> Core:
-        settings = dataclasses.replace(Settings(), database_url=f"sqlite+aiosqlite:///{tmp_path / 'api.db'}",
-                                       **overrides)
-        core = await create_core(settings, retry_waits=())
-        made.append(core)
-        API.state.core = core
-        return core
-
-    yield install
-    API.state.core = None
-    for core in made:
-        await core.aclose()
+def use_core(serve_core):
+    """`await use_core(**settings)`: a Core behind `API` (see `serve_core` in tests/conftest.py)."""
+    return functools.partial(serve_core, API, core_options={"retry_waits": ()})
 
 
 #: The routes under test; each test's Core is put where the lifespan puts the app's.

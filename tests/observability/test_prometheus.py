@@ -15,11 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.core.conftest import PASSWORD, fast_hasher
 from wahaweb.api.routes import build_api
-from wahaweb.composition import create_core
 from wahaweb.core.container import Core
 from wahaweb.core.errors import RateLimited, WahaProblem
 from wahaweb.core.ratelimit import RateLimits
-from wahaweb.settings import Settings
 
 TOKEN = "scrape-token-0123456789"
 
@@ -29,22 +27,16 @@ async def _no_sleep(_: float) -> None:
 
 
 @pytest.fixture
-async def make_core(tmp_path):
-    made: list[Core] = []
+def make_core(serve_core):
+    """`await make_core(**settings)`: a Core behind `API` (see `serve_core` in tests/conftest.py)."""
 
     async def install(**overrides) -> Core:
-        settings = dataclasses.replace(Settings(), database_url=f"sqlite+aiosqlite:///{tmp_path / 'm.db'}",
-                                       sim_qr_delay=0.02, signup_plan="Pro", **overrides)
-        core = await create_core(settings, retry_waits=(0.0, 0.0), sleep=_no_sleep, password_hasher=fast_hasher(),
-                                 rate_limits=dataclasses.replace(RateLimits(), create="2/minute"))
-        made.append(core)
-        API.state.core = core
-        return core
+        settings = {"sim_qr_delay": 0.02, "signup_plan": "Pro", **overrides}
+        return await serve_core(API, core_options=dict(
+            retry_waits=(0.0, 0.0), sleep=_no_sleep, password_hasher=fast_hasher(),
+            rate_limits=dataclasses.replace(RateLimits(), create="2/minute")), **settings)
 
-    yield install
-    API.state.core = None
-    for core in made:
-        await core.aclose()
+    return install
 
 
 #: The routes under test; each test's Core is put where the lifespan puts the app's.
