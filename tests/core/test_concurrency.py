@@ -10,6 +10,7 @@ import collections
 import httpx
 import pytest
 
+from wahaweb.core.db import Database
 from wahaweb.core.errors import PlanLimitReached
 from wahaweb.core.models import WaSession
 from wahaweb.core.ratelimit import RateLimits
@@ -21,11 +22,18 @@ WORKERS = 5
 REQUESTS = 50
 
 
+def worker_database(database_url: str) -> Database:
+    """One worker's pool, kept small: five workers with SQLAlchemy's default pools (up to 15
+    connections each) and another suite beside this one exhausted PostgreSQL's 100 connections
+    ("sorry, too many clients already", seen). Contention on the plan limit is the same."""
+    return Database.from_url(database_url, pool_size=2, max_overflow=4)
+
+
 async def fifty_creates(make_core, database_url: str) -> None:
     sim = Simulator(SimulatorConfig(api_key=SIM_KEY, qr_delay=0.05))
     try:
         cores = [await make_core(remote_settings(database_url), waha_transport=httpx.ASGITransport(app=sim.app),
-                                 rate_limits=RateLimits.unlimited()) for _ in range(WORKERS)]
+                                 rate_limits=RateLimits.unlimited(), database=worker_database(database_url)) for _ in range(WORKERS)]
         await register(cores[0], "owner@example.com")  # the first account has no plan
         user = await register(cores[0], "many-tabs@example.com")
         assert (await cores[0].accounts.usage(user)).limit == 1  # Free
@@ -62,7 +70,7 @@ async def concurrent_restarts(make_core, database_url: str) -> None:
     sim = Simulator(SimulatorConfig(api_key=SIM_KEY, qr_delay=0.05))
     try:
         cores = [await make_core(remote_settings(database_url), waha_transport=httpx.ASGITransport(app=sim.app),
-                                 rate_limits=RateLimits.unlimited()) for _ in range(3)]
+                                 rate_limits=RateLimits.unlimited(), database=worker_database(database_url)) for _ in range(3)]
         await register(cores[0], "owner@example.com")  # the first account has no plan
         user = await register(cores[0], "racer@example.com")
         first = await cores[0].sessions.create(user)
