@@ -96,15 +96,19 @@ async def open_event_stream(
     except BaseExceptionGroup as group:  # the in-process transport's task group wraps what failed
         if any(not isinstance(leaf, Exception) for leaf in _leaves(group)):
             raise  # a cancellation stays one
-        raise _first_waha_error(group, display_url) from group
+        raise _first_waha_error(group, display_url) from None
 
 
-def _first_waha_error(group: BaseExceptionGroup, display_url: str) -> BaseException:
+def _first_waha_error(group: BaseExceptionGroup, display_url: str) -> WahaError:
+    """A new exception for what failed inside the group (re-raising a leaf of the group would
+    make a cycle of exception contexts, on which contextlib's exit spins forever)."""
     for leaf in _leaves(group):
+        if isinstance(leaf, WahaUnauthorized):
+            return WahaUnauthorized(str(leaf), method="GET", path=EVENTS_PATH)
         if isinstance(leaf, WahaError | HTTPXWSException):
-            return leaf if isinstance(leaf, WahaError) else WahaUnavailable(
-                f"WAHA at {display_url} ended its events socket: {type(leaf).__name__}.", method="GET",
-                path=EVENTS_PATH)
+            why = str(leaf) if isinstance(leaf, WahaError) else type(leaf).__name__
+            return WahaUnavailable(f"WAHA at {display_url} ended its events socket: {why}", method="GET",
+                                   path=EVENTS_PATH)
     return WahaUnavailable(f"WAHA at {display_url} ended its events socket.", method="GET", path=EVENTS_PATH)
 
 
@@ -117,18 +121,34 @@ def _leaves(error: BaseException) -> list[BaseException]:
 @contextlib.asynccontextmanager
 async def _event_stream(http: httpx.AsyncClient, params: dict[str, Any], display_url: str,
                         in_process: Any) -> AsyncIterator[WahaEventStream]:
-    async with contextlib.AsyncExitStack() as stack:
-        if in_process is not None:
-            # An in-process app (the embedded simulator, a test's): a websocket-capable ASGI
-            # transport, opened and closed in this very task (its task group demands it).
-            transport = await stack.enter_async_context(ASGIWebSocketTransport(app=in_process))
-            http = await stack.enter_async_context(httpx.AsyncClient(base_url=http.base_url, transport=transport))
-        try:
-            socket: AsyncWebSocketSession = await stack.enter_async_context(
-                aconnect_ws(EVENTS_PATH, http, params=params)
-            )
-        except (HTTPXWSException, httpx.TransportError) as exc:
-            message = f"WAHA at {display_url} did not open its events socket: {type(exc).__name__}."
-            logger.warning("%s", message)
-            raise WahaUnavailable(message, method="GET", path=EVENTS_PATH) from exc
+    # Nested `async with`, not an AsyncExitStack: cancelling a socket inside anyio's task group
+    # can leave a cycle of exception contexts, on which AsyncExitStack's exit spins forever.
+    if in_process is None:
+        async with _socket(http, params, display_url) as stream:
+            yield stream
+        return
+    # An in-process app (the embedded simulator, a test's): a websocket-capable ASGI transport,
+    # opened and closed in this very task (its task group demands it).
+    async with ASGIWebSocketTransport(app=in_process) as transport, \
+            httpx.AsyncClient(base_url=http.base_url, transport=transport) as local, \
+            _socket(local, params, display_url) as stream:
+        yield stream
+
+
+@contextlib.asynccontextmanager
+async def _socket(http: httpx.AsyncClient, params: dict[str, Any], display_url: str) -> AsyncIterator[WahaEventStream]:
+    try:
+        opened: contextlib.AbstractAsyncContextManager[AsyncWebSocketSession] = aconnect_ws(
+            EVENTS_PATH, http, params=params)
+        socket: AsyncWebSocketSession = await opened.__aenter__()
+    except (HTTPXWSException, httpx.TransportError) as exc:
+        message = f"WAHA at {display_url} did not open its events socket: {type(exc).__name__}."
+        logger.warning("%s", message)
+        raise WahaUnavailable(message, method="GET", path=EVENTS_PATH) from exc
+    try:
         yield WahaEventStream(socket, display_url)
+    except BaseException as exc:
+        if not await opened.__aexit__(type(exc), exc, exc.__traceback__):
+            raise
+    else:
+        await opened.__aexit__(None, None, None)
