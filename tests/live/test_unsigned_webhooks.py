@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from wahaweb.core.models import WahaServer
+from wahaweb.core.servers.placement import NoCapacity
+from wahaweb.i18n import error_text
 from wahaweb.observability.redact import Redactor
 from wahaweb.simulator import Simulator, SimulatorConfig
 
@@ -60,6 +63,15 @@ async def test_a_core_2024_10_server_posts_to_its_secret_url_and_the_page_follow
     row = await env.row(session.id)
     assert (row.status, row.phone) == ("connected", "+628000111222")
     assert {c.source for c in env.recorder.changes if c.kind == "status" and c.status in ("pairing", "connected")} == {"webhook"}
+    # The Core server runs one session only: a second create (another user) gets the no-capacity
+    # message, never WAHA's "WAHA Core support only 'default' session" text.
+    other = await env.user("zed@example.com")
+    with pytest.raises(NoCapacity) as refused:
+        await env.core.sessions.create(other)
+    shown = error_text("en", refused.value)
+    assert "No capacity" in shown and "default" not in shown and "WAHA Core" not in shown
+    assert error_text("id", refused.value) == "Kapasitas sedang penuh; operator sudah diberi tahu."
+    assert [row.id for row in await env.core.sessions.rows_in()] == [session.id]
 
 
 def _unsigned(status: str = "WORKING") -> bytes:

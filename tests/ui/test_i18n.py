@@ -12,11 +12,11 @@ import pytest
 from babel.messages.pofile import read_po
 
 from wahaweb.core.accounts import MESSAGES
-from wahaweb.core.errors import NotFound, PermissionDenied, PlanLimitReached, RateLimited, WahaProblem
+from wahaweb.core.errors import CoreError, NotFound, PermissionDenied, PlanLimitReached, RateLimited, WahaProblem
 from wahaweb.core.status import ALL_STATUSES
 from wahaweb.i18n import LANGUAGES, LOCALE_DIR, error_text, message_text, negotiate, text
 from wahaweb.state.session_page import CONFIRMATIONS
-from wahaweb.waha.errors import WahaUnavailable, WahaUnprocessable
+from wahaweb.waha.errors import WahaBadRequest, WahaTimeout, WahaUnavailable, WahaUnprocessable
 
 ROOT = Path(__file__).resolve().parents[2] / "wahaweb"
 UI_DIRS = [ROOT / "components", ROOT / "pages", ROOT / "templates", ROOT / "state"]
@@ -44,7 +44,8 @@ def _used_keys() -> set[str]:
     keys |= {f"error.{code}" for code in MESSAGES}
     keys |= {f"limit.{name}" for name in RateLimited.LABELS}
     keys |= {"error.plan_limit", "error.plan_limit_one", "error.plan_limit_no_plan", "error.rate_limited",
-             "error.rate_limited_one", "error.waha_unreachable", "error.waha_core_only", "error.not_found",
+             "error.rate_limited_one", "error.waha_unreachable", "error.waha_core_only", "error.waha_timeout", "error.waha_bad_request",
+             "error.waha_error", "error.no_capacity", "error.not_found",
              "error.admin_only", "error.error", "thing.session", "thing.user"}
     return keys
 
@@ -136,8 +137,28 @@ def test_core_errors_are_translated_with_their_parameters():
 
 
 def test_an_error_without_words_falls_back_to_its_english_text():
-    odd = WahaProblem(WahaUnprocessable("WAHA refused: something new", waha_message="something new"))
-    assert odd.code == "waha_error" and error_text("id", odd) == str(odd)
+    odd = CoreError("Something new went wrong.", code="something_new")
+    assert error_text("id", odd) == str(odd)
+
+
+def test_wahas_own_text_never_reaches_a_user_whatever_the_failure():
+    """WAHA's words (English, its internals, a list of validation messages) are replaced by ours,
+    by kind of failure, in both languages. On the old code a 400 and any other refusal fell back
+    to WAHA's raw text, and a timeout read as "could not be reached" (seen)."""
+    raw = "name must be shorter than or equal to 54 characters; Cannot read properties of undefined"
+    cases = {
+        "waha_timeout": WahaTimeout(f"WAHA did not answer POST /api/sessions within 5 s: {raw}"),
+        "waha_bad_request": WahaBadRequest(f"WAHA refused the request: {raw}", problems=[raw]),
+        "waha_error": WahaUnprocessable(f"WAHA refused: {raw}", waha_message=raw),
+        "waha_unreachable": WahaUnavailable(f"connection refused: {raw}"),
+    }
+    for code, cause in cases.items():
+        problem = WahaProblem(cause)
+        assert problem.code == code
+        for lang in LANGUAGES:
+            shown = error_text(lang, problem)
+            assert shown == text(lang, f"error.{code}") and "54 characters" not in shown and "undefined" not in shown
+    assert error_text("id", WahaProblem(cases["waha_timeout"])).startswith("Server WhatsApp tidak menjawab")
 
 
 def test_form_codes_only_name_known_messages():

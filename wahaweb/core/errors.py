@@ -115,11 +115,16 @@ CORE_ONLY_MARK = "core support only"
 
 
 def _waha_code(cause: BaseException) -> str:
-    """What kind of WAHA failure this is, for the UI's words: unreachable, Core-only, or other."""
-    from wahaweb.waha.errors import WahaUnavailable
+    """What kind of WAHA failure this is, for the UI's words (WAHA's own text is never shown):
+    timed out, unreachable, Core-only, a refused (400) request, or other."""
+    from wahaweb.waha.errors import WahaBadRequest, WahaTimeout, WahaUnavailable
 
+    if isinstance(cause, WahaTimeout):
+        return "waha_timeout"
     if isinstance(cause, WahaUnavailable):
         return "waha_unreachable"
     if CORE_ONLY_MARK in str(getattr(cause, "waha_message", "") or cause).lower():
         return "waha_core_only"
+    if isinstance(cause, WahaBadRequest):
+        return "waha_bad_request"
     return "waha_error"

@@ -32,7 +32,7 @@ class NoCapacity(CoreError):
     """Every WAHA server is full, draining, disabled or down."""
 
     def __init__(self) -> None:
-        super().__init__("No capacity right now; the operator has been told.")
+        super().__init__("No capacity right now; the operator has been told.", code="no_capacity")
 
 
 @dataclasses.dataclass(frozen=True)
