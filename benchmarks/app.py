@@ -71,6 +71,7 @@ def app_environment(ctx: BenchContext, port: int, data_dir: Path) -> dict[str, s
         WAHA_URL=ctx.base_url,
         WAHA_API_KEY=ctx.api_key,
         WAHAWEB_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        WAHAWEB_SIGN_UP_RATE="1000/hour",  # every browser run signs up a fresh user from 127.0.0.1
         DATABASE_URL=f"sqlite+aiosqlite:///{data_dir / 'wahaweb.db'}",
         REFLEX_TELEMETRY_ENABLED="false",
         REFLEX_USE_SYSTEM_BUN="1",
