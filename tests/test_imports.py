@@ -160,3 +160,47 @@ def test_no_file_over_400_lines():
         if lines > MAX_LINES:
             too_long.append(f"{path.relative_to(REPO)}: {lines} lines")
     assert not too_long, f"files in wahaweb/ over {MAX_LINES} lines:\n" + "\n".join(too_long)
+
+
+def _all_imports() -> dict[str, set[str]]:
+    """wahaweb module -> every wahaweb module named in any import it holds (functions included)."""
+    modules = _modules()
+    known = set(modules)
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        edges: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                edges |= {t for t in _targets(node, name, path.name == "__init__.py", known) if _in(t, "wahaweb")}
+        graph[name] = edges - {name}
+    return graph
+
+
+def _in(module: str, *packages: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+#: The architecture's arrows (README, docs/ARCHITECTURE.md): a layer may import only what is listed.
+REFLEX_LAYER = ("wahaweb.state", "wahaweb.pages", "wahaweb.components", "wahaweb.templates")
+FORBIDDEN = {
+    "wahaweb.waha": ("wahaweb.core", "wahaweb.simulator", "wahaweb.api", *REFLEX_LAYER),
+    "wahaweb.simulator": ("wahaweb.core", "wahaweb.waha", "wahaweb.api", "wahaweb.settings", *REFLEX_LAYER),
+    "wahaweb.core": ("wahaweb.simulator", "wahaweb.api", "wahaweb.composition", "wahaweb.serving", *REFLEX_LAYER),
+    "wahaweb.web": ("wahaweb.core", "wahaweb.api", *REFLEX_LAYER),
+    **{layer: ("wahaweb.api",) for layer in REFLEX_LAYER},
+}
+
+
+def test_layers_point_one_way():
+    """The HTTP routes and the pages share `wahaweb.web`, never each other; core knows neither."""
+    wrong = sorted(f"{module} imports {target}" for module, targets in _all_imports().items()
+                   for layer, banned in FORBIDDEN.items() if _in(module, layer)
+                   for target in targets if _in(target, *banned))
+    assert not wrong, "imports against the architecture's arrows:\n" + "\n".join(wrong)
+
+
+def test_the_layer_check_sees_a_wrong_arrow():
+    graph = _all_imports()
+    assert "wahaweb.web.cookies" in graph["wahaweb.state.auth"]
+    assert any(_in(t, "wahaweb.core") for t in graph["wahaweb.state.dashboard"])

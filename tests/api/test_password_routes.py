@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from tests.api.test_routes import PASSWORD, client, use_core  # noqa: F401  (use_core is a fixture)
-from wahaweb.api.auth import COOKIE_NAME
 from wahaweb.core.errors import AuthError
+from wahaweb.web.cookies import COOKIE_NAME
 
 NEW = "a brand new passphrase"
 

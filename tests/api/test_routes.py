@@ -7,9 +7,9 @@ import functools
 import httpx
 import pytest
 
-from wahaweb.api.auth import COOKIE_NAME
 from wahaweb.api.routes import build_api
 from wahaweb.core.errors import AuthError
+from wahaweb.web.cookies import COOKIE_NAME
 
 PASSWORD = "correct horse battery"
 
@@ -139,7 +139,7 @@ async def test_metrics_are_for_admins_only(use_core):
 
 
 def test_the_websocket_origin_rule():
-    from wahaweb.api.origins import origin_policy
+    from wahaweb.web.origins import origin_policy
 
     allowed = origin_policy(["https://admin.example.com/"])
     env = {"HTTP_HOST": "wa.example.com"}
@@ -152,7 +152,7 @@ def test_the_websocket_origin_rule():
 
 
 def test_next_paths_with_control_characters_are_refused():
-    from wahaweb.api.auth import safe_next
+    from wahaweb.web.cookies import safe_next
 
     for bad in ("/\t/evil.example", "/\n/evil.example", "/ /evil.example", "//evil.example", "/\\evil.example",
                 "https://evil.example", "/api/auth/logout"):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 
 from tests.servers.conftest import PASSWORD, SIM_KEY
-from wahaweb.api.auth import COOKIE_NAME
 from wahaweb.api.routes import build_api
+from wahaweb.web.cookies import COOKIE_NAME
 
 CAPACITIES = [("a", 2), ("b", 3), ("c", 5)]
 

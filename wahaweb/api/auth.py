@@ -20,24 +20,9 @@ from wahaweb.api.client_ip import client_ip, parse_networks
 from wahaweb.api.messages import code_for
 from wahaweb.core.errors import CoreError, ValidationFailed
 from wahaweb.settings import get_settings
+from wahaweb.web.cookies import COOKIE_NAME, safe_next
 
-COOKIE_NAME = "wahaweb_session"
 _FORM_LIMIT = 8 * 1024
-
-
-def safe_next(target: str | None) -> str:
-    """Only same-site paths are followed after sign-in (no open redirects).
-
-    Browsers drop tabs and newlines from URLs, so `/\t/evil.example` would become
-    `//evil.example`: any control or whitespace character refuses the target.
-    """
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target):
-        return "/"
-    if target.startswith(("/login", "/register", "/api/")):
-        return "/"
-    return target
 
 
 def _same_origin(request: Request) -> bool:

@@ -17,9 +17,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from wahaweb.api.auth import COOKIE_NAME, read_form
+from wahaweb.api.auth import read_form
 from wahaweb.api.messages import code_for
 from wahaweb.core.errors import AuthError, CoreError, ValidationFailed
+from wahaweb.web.cookies import COOKIE_NAME
 
 #: Longest reset token accepted from a form (token_urlsafe(32) is 43 characters).
 MAX_TOKEN_LENGTH = 128

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from wahaweb.api import auth, password, webhook
 from wahaweb.api import metrics as prometheus
 from wahaweb.core.errors import AuthError
+from wahaweb.web.cookies import COOKIE_NAME
 
 
 async def health(request: Request) -> JSONResponse:
@@ -22,7 +23,7 @@ async def health(request: Request) -> JSONResponse:
     core = request.app.state.core
     result = await core.health()
     try:
-        viewer = await core.accounts.authenticate(request.cookies.get(auth.COOKIE_NAME))
+        viewer = await core.accounts.authenticate(request.cookies.get(COOKIE_NAME))
     except AuthError:
         viewer = None
     details = viewer is not None and viewer.is_admin
@@ -33,7 +34,7 @@ async def metrics(request: Request) -> JSONResponse:
     """Counts and session-creation timings for operators: signed-in admins only (cookie)."""
     core = request.app.state.core
     try:
-        user = await core.accounts.authenticate(request.cookies.get(auth.COOKIE_NAME))
+        user = await core.accounts.authenticate(request.cookies.get(COOKIE_NAME))
     except AuthError as exc:
         return JSONResponse({"error": str(exc)}, status_code=401)
     if not user.is_admin:

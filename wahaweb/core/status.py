@@ -43,6 +43,3 @@ def canonical_status(waha_status: str | None) -> str:
         return PAIRING
     return WAHA_TO_CANONICAL.get(raw, STARTING)
 
-
-def is_active(status: str) -> bool:
-    return status in ACTIVE_STATUSES

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 import reflex as rx
 from reflex.state import BaseState
 
-from wahaweb.api.auth import COOKIE_NAME, safe_next
 from wahaweb.core.accounts import hash_token
 from wahaweb.core.errors import AuthError
 from wahaweb.core.models import User
@@ -22,6 +21,7 @@ from wahaweb.core.sessions.access import Overview
 from wahaweb.i18n import catalog, message_text, negotiate, supported
 from wahaweb.state.context import app_core
 from wahaweb.state.guard import public
+from wahaweb.web.cookies import COOKIE_NAME, safe_next
 
 
 def session_token(state: BaseState) -> str | None:

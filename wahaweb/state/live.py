@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator
 import reflex as rx
 from reflex_base.registry import RegistrationContext
 
-from wahaweb.api.origins import origin_policy
 from wahaweb.composition import EmbeddedWaha, create_core
 from wahaweb.core.container import Core
 from wahaweb.core.live import LiveChange
@@ -30,6 +29,7 @@ from wahaweb.settings import get_settings
 from wahaweb.state.context import api_app
 from wahaweb.state.feed import SessionCard, UserFeed, qr_card, timeline_items
 from wahaweb.state.open_pages import start_sampling
+from wahaweb.web.origins import origin_policy
 
 logger = logging.getLogger("wahaweb.state.live")
 
