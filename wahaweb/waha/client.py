@@ -33,9 +33,11 @@ from wahaweb.waha.models import (
     QRImage,
     ServerStatus,
     ServerVersion,
+    SessionConfigRequest,
     SessionDTO,
     SessionInfo,
     WahaStatus,
+    WebhookConfig,
 )
 from wahaweb.waha.observer import RequestObserver
 from wahaweb.waha.requester import WahaRequester
@@ -159,8 +161,8 @@ class WahaClient:
         name: str,
         *,
         start: bool = True,
-        metadata: dict[str, Any] | None = None,
-        webhooks: list[dict[str, Any]] | None = None,
+        metadata: dict[str, str] | None = None,
+        webhooks: list[WebhookConfig] | None = None,
     ) -> SessionDTO:
         """Create (and by default start) a session.
 
@@ -172,7 +174,7 @@ class WahaClient:
         adoption does). WAHA 2024.10 answers a create without start with an
         empty body; that is read back (STOPPED if WAHA does not show it).
         """
-        config: dict[str, Any] = {}
+        config: SessionConfigRequest = {}
         if metadata:
             config["metadata"] = metadata
         if webhooks:
@@ -198,7 +200,7 @@ class WahaClient:
         response = await self._request("GET", session_path(name), session=name)
         return self._parse(response, SessionInfo)
 
-    async def update_session(self, name: str, config: dict[str, Any]) -> SessionDTO:
+    async def update_session(self, name: str, config: SessionConfigRequest) -> SessionDTO:
         """Replace the session's config; WAHA restarts a running session to apply it."""
         response = await self._request("PUT", session_path(name), json={"config": config}, session=name)
         return await self._session_dto(response, name)

@@ -23,6 +23,7 @@ from httpx_ws import (
     aconnect_ws,
 )
 from httpx_ws.transport import ASGIWebSocketTransport
+from pydantic import JsonValue
 
 from wahaweb.waha.errors import WahaError, WahaUnauthorized, WahaUnavailable
 
@@ -47,7 +48,7 @@ class WahaEventStream:
     def __aiter__(self) -> WahaEventStream:
         return self
 
-    async def __anext__(self) -> dict[str, Any]:
+    async def __anext__(self) -> dict[str, JsonValue]:
         try:
             text = await self._socket.receive_text()
         except WebSocketDisconnect as closed:

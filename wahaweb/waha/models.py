@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Any
+from typing import NotRequired, TypedDict
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, JsonValue
 
 
 class WahaStatus(enum.StrEnum):
@@ -28,6 +28,27 @@ class WahaStatus(enum.StrEnum):
     FAILED = "FAILED"
 
 
+class HmacConfig(TypedDict):
+    """A webhook's signing key (WAHA's `HmacConfiguration`)."""
+
+    key: str
+
+
+class WebhookConfig(TypedDict):
+    """One webhook wahaweb asks WAHA to call (WAHA's `WebhookConfig`: `url` and `events` required)."""
+
+    url: str
+    events: list[str]
+    hmac: NotRequired[HmacConfig]
+
+
+class SessionConfigRequest(TypedDict, total=False):
+    """The config wahaweb sends on create and update; WAHA strips keys it does not know."""
+
+    metadata: dict[str, str]
+    webhooks: list[WebhookConfig]
+
+
 class _WahaModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -37,8 +58,8 @@ class SessionConfig(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    metadata: dict[str, Any] | None = None
-    webhooks: list[dict[str, Any]] | None = None
+    metadata: dict[str, JsonValue] | None = None
+    webhooks: list[dict[str, JsonValue]] | None = None
 
 
 class Me(_WahaModel):
@@ -72,11 +93,11 @@ class SessionInfo(_WahaModel):
     config: SessionConfig | None = None
     me: Me | None = None
     #: WAHA sends an object (`{"engine": "WEBJS", ...}`); older servers a bare string.
-    engine: dict[str, Any] | str | None = None
-    presence: Any = None
-    timestamps: dict[str, Any] | None = None
+    engine: dict[str, JsonValue] | str | None = None
+    presence: JsonValue = None
+    timestamps: dict[str, JsonValue] | None = None
     assignedWorker: str | None = None
-    apps: list[dict[str, Any]] | None = None
+    apps: list[dict[str, JsonValue]] | None = None
 
     @property
     def engine_name(self) -> str | None:
@@ -87,7 +108,7 @@ class SessionInfo(_WahaModel):
         return self.engine
 
     @property
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self) -> dict[str, JsonValue]:
         """The session's metadata, empty when WAHA sent none."""
         return dict(self.config.metadata or {}) if self.config else {}
 
@@ -112,7 +133,7 @@ class ServerVersion(_WahaModel):
     tier: str | None = None
     browser: str | None = None
     platform: str | None = None
-    worker: dict[str, Any] | None = None
+    worker: dict[str, JsonValue] | None = None
 
     @property
     def allows_many_sessions(self) -> bool:
@@ -139,4 +160,4 @@ class ServerStatus(_WahaModel):
 
     startTimestamp: float
     uptime: float
-    worker: dict[str, Any] | None = None
+    worker: dict[str, JsonValue] | None = None

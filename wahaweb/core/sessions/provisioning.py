@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
 
 from wahaweb.core import status as st
 from wahaweb.core.accounts import DISABLED
@@ -40,7 +39,7 @@ from wahaweb.waha.errors import (
     WahaNotFound,
     WahaUnavailable,
 )
-from wahaweb.waha.models import ServerVersion, SessionDTO, SessionInfo
+from wahaweb.waha.models import ServerVersion, SessionDTO, SessionInfo, WebhookConfig
 
 logger = logging.getLogger("wahaweb.core.sessions")
 
@@ -227,7 +226,7 @@ class SessionProvisioning(SessionObservations):
     def _metadata(self, user: User, session_id: str) -> dict[str, str]:
         return {META_USER_ID: str(user.id), META_USER_EMAIL: user.email, META_SESSION_ID: session_id}
 
-    async def _webhooks(self, row: WaSession) -> list[dict[str, Any]] | None:
+    async def _webhooks(self, row: WaSession) -> list[WebhookConfig] | None:
         """WAHA's webhook config. Events are mapped back to our row by the metadata we set
         (`wahaweb.session_id`, echoed in every event), since two servers may both run `default`.
         A server that cannot sign (Core before 2026.6.1) posts to its own secret URL instead."""
@@ -242,7 +241,7 @@ class SessionProvisioning(SessionObservations):
             if server is not None and server.tier is not None and not ServerVersion(
                     version=server.version, tier=server.tier).signs_webhooks:
                 url = f"{url}/{await self.servers.webhook_token(row.server_id)}"
-        hook: dict[str, Any] = {"url": url, "events": ["session.status"]}
+        hook: WebhookConfig = {"url": url, "events": ["session.status"]}
         if secret:
             hook["hmac"] = {"key": secret}
         return [hook]
