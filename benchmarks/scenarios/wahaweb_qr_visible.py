@@ -23,10 +23,14 @@ The plan ``measure_qr_visible`` follows (a fresh user per run: create is rate-li
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import tempfile
 import time
+from pathlib import Path
 
 from benchmarks.context import BenchContext
 from benchmarks.registry import NotMeasured, ScenarioResult, scenario
+from benchmarks.scenarios import _browser_hops
 from benchmarks.scenarios._hooks import require_modules
 from benchmarks.stats import Stats
 
@@ -47,6 +51,9 @@ MAX_FAILURES = 5
 TIMED_CLICK_JS = """
 () => new Promise((resolve, reject) => {
   const t0 = performance.now();
+  const hop = window.__hop;
+  if (hop) Object.assign(hop, {armed: true, t0: performance.timeOrigin + t0, sends: [], qrFrames: [], frames: [],
+                               dom: null, frame: null, decoded: null});
   let ack = null, dom = null;
   const limit = t0 + 20000;
   const frame = () => {
@@ -76,6 +83,15 @@ async def sign_up(page, base_url: str, email: str) -> None:
     await page.wait_for_selector("#plan-usage")
 
 
+async def page_hop_stamps(page) -> tuple[str, dict]:
+    """The run's session id (the page it went to) and the page's hop stamps, once its frame has run."""
+    with contextlib.suppress(Exception):
+        await page.wait_for_function("window.__hop && window.__hop.frame !== null && window.__hop.decoded !== null",
+                                     timeout=5000)
+    stamps = await page.evaluate("window.__hop || {}")
+    return page.url.rstrip("/").rsplit("/", 1)[-1], stamps
+
+
 async def measure_qr_visible(ctx: BenchContext) -> ScenarioResult:
     if ctx.smoke:
         raise NotMeasured("skipped in smoke mode (boots the prod app and chromium)")
@@ -87,13 +103,15 @@ async def measure_qr_visible(ctx: BenchContext) -> ScenarioResult:
     runs = min(ctx.runs, MAX_RUNS)
     async with ctx.waha_client() as client:
         before = {s.name for s in await client.list_sessions(all=True)}
+    trace_file = Path(tempfile.mkdtemp(prefix="wahaweb-hops-")) / "hops.jsonl"
     boot0 = time.perf_counter()
-    app = await asyncio.to_thread(start_wahaweb_app, ctx)
+    app = await asyncio.to_thread(start_wahaweb_app, ctx, extra_env={"WAHAWEB_HOP_TRACE": str(trace_file)})
     boot_s = time.perf_counter() - boot0
     samples: list[float] = []
     acks: list[float] = []
     doms: list[float] = []
     failures: list[str] = []
+    page_hops: list[tuple[str, dict]] = []  # (session id, window.__hop) per counted run
     try:
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -102,6 +120,7 @@ async def measure_qr_visible(ctx: BenchContext) -> ScenarioResult:
                 i = 0
                 while len(samples) < runs and i < runs + 1 + MAX_FAILURES:
                     context = await browser.new_context(viewport={"width": 1280, "height": 860})
+                    await context.add_init_script(_browser_hops.HOP_INIT_JS)
                     try:
                         page = await context.new_page()
                         page.set_default_timeout(20_000)
@@ -110,6 +129,7 @@ async def measure_qr_visible(ctx: BenchContext) -> ScenarioResult:
                         await asyncio.sleep(0.3)  # let hydration settle, as a person would
                         timing = await page.evaluate(TIMED_CLICK_JS)
                         if i > 0:
+                            page_hops.append(await page_hop_stamps(page))
                             samples.append(timing["qr"] / 1000)
                             if timing["dom"] is not None:
                                 doms.append(timing["dom"] / 1000)
@@ -138,6 +158,16 @@ async def measure_qr_visible(ctx: BenchContext) -> ScenarioResult:
     if not samples:
         raise RuntimeError(f"no run reached a visible QR; failures: {failures}; app log: {app.log_tail(1500)}")
     data: dict = {"boot_s": boot_s, "runs": runs, "failures": failures}
+    server_stamps = _browser_hops.read_trace(trace_file)
+    hop_rows = [_browser_hops.join(stamps, server_stamps.get(session, {})) for session, stamps in page_hops]
+    hop_table, hop_data = _browser_hops.table(hop_rows)
+    data.update(hops=hop_data, hop_rows=hop_rows)
+    notes.append("Hops (table, ms): one clock (epoch) for the page and the app. The page's stamps come from an init "
+                 "script (WebSocket subclass: frames sent/received, before socket.io reads them; a MutationObserver: "
+                 "#session-qr entering the DOM, then requestAnimationFrame after it = the frame that paints it, and "
+                 "img.decode()); the app's from WAHAWEB_HOP_TRACE (wahaweb/state/hop_trace.py: reserve, WAHA create, "
+                 "webhook, raw fetch, SVG drawn, QR published to the listeners, the tab's delta handed to socket.io "
+                 "with its JSON size). in_state_to_painted = QR published -> painted frame.")
     if failures:
         notes.append(f"{len(failures)} run(s) failed and were not timed: " + "; ".join(failures))
     if doms:
@@ -154,7 +184,7 @@ async def measure_qr_visible(ctx: BenchContext) -> ScenarioResult:
         data.update(ack_visible=ack_stats.to_dict(), ack_visible_samples=acks)
     else:
         notes.append("[data-status=creating] was never seen in a frame (the page went straight past it).")
-    return ScenarioResult.timed(NAME, samples, notes=notes, data=data)
+    return ScenarioResult.timed(NAME, samples, notes=notes, data=data, table=hop_table if hop_rows else None)
 
 
 @scenario(

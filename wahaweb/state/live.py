@@ -28,6 +28,8 @@ from wahaweb.core.live.notify import QR, REMOVED
 from wahaweb.settings import get_settings
 from wahaweb.state.context import api_app
 from wahaweb.state.feed import SessionCard, UserFeed, qr_card, timeline_items
+from wahaweb.state.hop_trace import install as install_hop_trace
+from wahaweb.state.hop_trace import trace_path
 from wahaweb.state.open_pages import start_sampling
 from wahaweb.web.origins import origin_policy
 
@@ -102,6 +104,8 @@ async def lifespan(app: rx.App) -> AsyncIterator[None]:
     api.state.core = core  # routes read request.app.state.core; states read it through the app
     if isinstance(core.demo, EmbeddedWaha):
         core.demo.deliver_webhooks_to(api)
+    if (hop_trace := trace_path()) is not None:  # benchmarks only (WAHAWEB_HOP_TRACE)
+        install_hop_trace(hop_trace, app, core)
     core.live.notifier.add(make_listener(app, core))
     core.live.start()
     sampling = start_sampling(app, core.telemetry)
