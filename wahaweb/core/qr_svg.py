@@ -19,6 +19,12 @@ import segno
 
 #: White modules around the code (the QR standard's quiet zone).
 QUIET_ZONE = 4
+#: One fixed data mask. Left to choose, segno draws the symbol with each of the 8 masks and scores
+#: them (pure Python): 40 ms of a 47 ms draw of WAHA's ~250-byte text on our 2-core machine, on the
+#: way from WAHA's event to the page. Any mask gives a valid QR; the score only prefers fewer
+#: finder-like patterns and large blocks, which decoders (tests/core/test_qr_picture.py reads back
+#: many texts with zxing) do not need for a code shown this large on a screen.
+QR_MASK = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +38,7 @@ class QrPicture:
 
 def qr_matrix(text: str) -> Sequence[Sequence[int]]:
     """The modules of the QR code of `text` (truthy = dark), without the quiet zone."""
-    return segno.make_qr(text, error="l").matrix
+    return segno.make_qr(text, error="l", mask=QR_MASK).matrix
 
 
 def svg_path(matrix: Sequence[Sequence[int]], border: int = QUIET_ZONE) -> str:
