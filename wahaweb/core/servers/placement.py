@@ -24,6 +24,7 @@ from wahaweb.core import status as st
 from wahaweb.core.errors import CoreError
 from wahaweb.core.models import WahaServer, WaSession
 from wahaweb.core.servers.registry import CORE_ONLY_NAME, effective_capacity, single_session
+from wahaweb.waha.models import ServerVersion
 
 PAIRING_NOW = (st.CREATING, st.STARTING, st.PAIRING)
 
@@ -41,6 +42,14 @@ class Placement:
     server_name: str
     #: What WAHA will call the session on that server.
     waha_name: str
+    #: Whether its webhooks can be signed (else they go to the server's secret URL): known here, so
+    #: the WAHA create that follows needs no read of the server row on the way to WAHA.
+    signs_webhooks: bool = True
+
+
+def signs_webhooks(server: WahaServer) -> bool:
+    """Unknown tier (never probed): assume it signs, as WAHA does from 2026.6.1 on."""
+    return server.tier is None or ServerVersion(version=server.version, tier=server.tier).signs_webhooks
 
 
 async def load_by_server(s: AsyncSession) -> dict[int, tuple[int, int]]:
@@ -87,7 +96,8 @@ async def place(s: AsyncSession, session_id: str, *, dialect: str) -> Placement:
     for server in candidates:
         assert server.id is not None
         name = CORE_ONLY_NAME if single_session(server) else session_id
-        return Placement(server_id=server.id, server_name=server.name, waha_name=name)
+        return Placement(server_id=server.id, server_name=server.name, waha_name=name,
+                         signs_webhooks=signs_webhooks(server))
     raise NoCapacity()
 
 

@@ -25,7 +25,7 @@ from wahaweb.core.errors import (
 from wahaweb.core.ids import new_session_id
 from wahaweb.core.models import User, WaSession
 from wahaweb.core.plans import count_active, plan_limit
-from wahaweb.core.servers.placement import NoCapacity, place
+from wahaweb.core.servers.placement import NoCapacity, place, signs_webhooks
 from wahaweb.core.sessions.observations import SessionObservations
 from wahaweb.core.sessions.rules import (
     _outcome_of,
@@ -39,7 +39,7 @@ from wahaweb.waha.errors import (
     WahaNotFound,
     WahaUnavailable,
 )
-from wahaweb.waha.models import ServerVersion, SessionDTO, SessionInfo, WebhookConfig
+from wahaweb.waha.models import SessionDTO, SessionInfo, WebhookConfig
 
 logger = logging.getLogger("wahaweb.core.sessions")
 
@@ -74,7 +74,7 @@ class SessionProvisioning(SessionObservations):
             await self.limiter.hit("create", f"user:{user.id}")
             if self.servers is not None:
                 await self.servers.ensure_probed()  # outside the lock: a probe is a network call
-            row = await self._reserve_new(user, label)
+            row, signs = await self._reserve_new(user, label)
         except Exception as exc:
             if isinstance(exc, NoCapacity):
                 await self._no_capacity(user_id)
@@ -82,7 +82,7 @@ class SessionProvisioning(SessionObservations):
             raise
         # A task, not part of the caller: if the tab goes away the WAHA call and the row update
         # still finish, so no row is left in `creating` and no WAHA session is orphaned.
-        task = asyncio.ensure_future(self._provision(user, row, started))
+        task = asyncio.ensure_future(self._provision(user, row, started, signs))
         self._tasks.add(task)
         task.add_done_callback(self._settled)
         await self._announce(row, "create")
@@ -105,11 +105,11 @@ class SessionProvisioning(SessionObservations):
         if not task.cancelled():
             task.exception()  # retrieved: its failure is already audited, logged and announced
 
-    async def _provision(self, user: User, row: WaSession, started: float) -> WaSession:
+    async def _provision(self, user: User, row: WaSession, started: float, signs: bool | None = None) -> WaSession:
         bind(user=user.id, session=row.id)  # this task's log lines (WAHA retries, failures) name them
         outcome, detail = FAILED, None
         try:
-            row, detail = await self._create_on_waha(user, row)
+            row, detail = await self._create_on_waha(user, row, signs)
             outcome = OK
             return row
         except BaseException as exc:
@@ -137,7 +137,8 @@ class SessionProvisioning(SessionObservations):
         if self.on_create is not None:
             self.on_create(outcome, elapsed_ms / 1000)
 
-    async def _reserve_new(self, user: User, label: str | None) -> WaSession:
+    async def _reserve_new(self, user: User, label: str | None) -> tuple[WaSession, bool | None]:
+        """The `creating` row, and whether its server signs webhooks (None: no placement)."""
         assert user.id is not None
         async with self.db.locked_write(lock_user_id=user.id) as s:
             fresh = await s.get(User, user.id)
@@ -149,21 +150,22 @@ class SessionProvisioning(SessionObservations):
                 raise PlanLimitReached(plan_name, limit, active)
             # 62 random bits: no read to check it is free (the primary key refuses a collision).
             session_id = new_session_id(user.id, self.clock)
-            server_id, waha_name = None, None
+            server_id, waha_name, signs = None, None, None
             if self.servers is not None:
                 spot = await place(s, session_id, dialect=self.db.dialect)
-                server_id, waha_name = spot.server_id, spot.waha_name
+                server_id, waha_name, signs = spot.server_id, spot.waha_name, spot.signs_webhooks
             now = self.clock()
             row = WaSession(id=session_id, user_id=user.id, label=label, status=st.CREATING, created_at=now,
                             updated_at=now, status_changed_at=now, status_seen_at=now, server_id=server_id,
                             waha_name=waha_name)
             s.add(row)
-        return row
+        return row, signs
 
-    async def _create_on_waha(self, user: User, row: WaSession) -> tuple[WaSession, str | None]:
+    async def _create_on_waha(self, user: User, row: WaSession, signs: bool | None = None
+                              ) -> tuple[WaSession, str | None]:
         """WAHA create for a reserved row -> (row, audit detail). Raises WahaProblem after marking it failed."""
         try:
-            dto = await asyncio.wait_for(self._waha_create(user, row), self.create_timeout)
+            dto = await asyncio.wait_for(self._waha_create(user, row, signs), self.create_timeout)
         except (TimeoutError, WahaUnavailable, WahaAlreadyExists) as exc:
             # The outcome is unknown (or WAHA says it exists): WAHA may have made it.
             problem = exc if isinstance(exc, WahaError) else WahaUnavailable(
@@ -175,10 +177,10 @@ class SessionProvisioning(SessionObservations):
         await self._refuse_unless_ours(dto, user, row)
         return await self._finish_create(row, dto), None
 
-    async def _waha_create(self, user: User, row: WaSession) -> SessionDTO:
+    async def _waha_create(self, user: User, row: WaSession, signs: bool | None = None) -> SessionDTO:
         waha = await self._waha_for(row)
         dto = await waha.create_session(row.name_on_waha, start=True, metadata=self._metadata(user, row.id),
-                                        webhooks=await self._webhooks(row))
+                                        webhooks=await self._webhooks(row, signs))
         if _raw_status(dto.status) == "STOPPED":  # a server that ignored `start`
             started = await waha.start_session(row.name_on_waha)
             if started is not None:
@@ -226,10 +228,11 @@ class SessionProvisioning(SessionObservations):
     def _metadata(self, user: User, session_id: str) -> dict[str, str]:
         return {META_USER_ID: str(user.id), META_USER_EMAIL: user.email, META_SESSION_ID: session_id}
 
-    async def _webhooks(self, row: WaSession) -> list[WebhookConfig] | None:
+    async def _webhooks(self, row: WaSession, signs: bool | None = None) -> list[WebhookConfig] | None:
         """WAHA's webhook config. Events are mapped back to our row by the metadata we set
         (`wahaweb.session_id`, echoed in every event), since two servers may both run `default`.
-        A server that cannot sign (Core before 2026.6.1) posts to its own secret URL instead."""
+        A server that cannot sign (Core before 2026.6.1) posts to its own secret URL instead.
+        `signs`: known from the placement just made (a new session); None reads the server row."""
         if not self.webhook_url:
             return None
         secret = self._webhook_secret
@@ -237,9 +240,10 @@ class SessionProvisioning(SessionObservations):
             secret = await secret()
         url = self.webhook_url
         if self.servers is not None and row.server_id is not None:
-            server = await self.servers.get(row.server_id)
-            if server is not None and server.tier is not None and not ServerVersion(
-                    version=server.version, tier=server.tier).signs_webhooks:
+            if signs is None:
+                server = await self.servers.get(row.server_id)
+                signs = server is None or signs_webhooks(server)
+            if not signs:
                 url = f"{url}/{await self.servers.webhook_token(row.server_id)}"
         hook: WebhookConfig = {"url": url, "events": ["session.status"]}
         if secret:
