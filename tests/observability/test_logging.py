@@ -195,3 +195,29 @@ async def test_a_waha_failure_during_create_names_user_and_session(tmp_path, cap
     assert any(e["level"] == "WARNING" for e in waha) and any(e["level"] == "ERROR" for e in waha)
     assert all(e.get("user") == user.id and e.get("session", "").startswith(f"session_{user.id}_") for e in waha)
     assert WAHA_KEY not in buf.getvalue()
+
+
+def test_reflex_never_logs_a_feed_token_for_a_socketless_delta():
+    """Every push to a user's live feed made Reflex log "Attempting to send delta to disconnected
+    client 'feed…'" with the feed's secret token, on its own handler (failed on old code: the
+    record reached the handler). Other tokens' warnings still pass."""
+    from wahaweb.observability.log_config import configure_logging
+
+    configure_logging(env={}, stream=io.StringIO())
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    reflex_app = logging.getLogger("reflex.app")
+    keep = Keep()
+    reflex_app.addHandler(keep)
+    try:
+        feed = "feed" + "ab12" * 16
+        reflex_app.warning(f"Attempting to send delta to disconnected client {feed!r}")  # Reflex's words
+        reflex_app.warning(f"Attempting to send delta to disconnected client {'a-tab-token'!r}")
+    finally:
+        reflex_app.removeHandler(keep)
+    assert not any(feed in line for line in seen)
+    assert seen == ["Attempting to send delta to disconnected client 'a-tab-token'"]

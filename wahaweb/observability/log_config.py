@@ -44,6 +44,27 @@ def register_secrets(*values: str | None) -> None:
                 found.redactor.add(*fresh)
 
 
+#: Reflex's line for a delta with no socket to go to. Every write to a user's live feed (`UserFeed`,
+#: a shared state written under its secret feed token, which no socket ever holds: the tabs linked to
+#: it get their own deltas) hit it, on Reflex's own console handler, with the token in it: a secret
+#: in the log, and a console write on the way of every status and QR push.
+SOCKETLESS_DELTA = "Attempting to send delta to disconnected client 'feed"
+
+
+class SocketlessFeedDeltaFilter(logging.Filter):
+    """Drops Reflex's warning for a delta to a feed token (by design socketless); others pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(SOCKETLESS_DELTA)
+
+
+def quiet_feed_deltas() -> None:
+    """On Reflex's `reflex.app` logger itself: it writes through its own handler, not ours."""
+    logger = logging.getLogger("reflex.app")
+    if not any(isinstance(f, SocketlessFeedDeltaFilter) for f in logger.filters):
+        logger.addFilter(SocketlessFeedDeltaFilter())
+
+
 def _level(raw: str | None) -> int:
     name = (raw or "INFO").strip().upper()
     level = logging.getLevelName(name)
@@ -75,6 +96,7 @@ def configure_logging(env: Mapping[str, str] | None = None, *, stream: IO[str] |
 
         _load_dotenv()
         env = os.environ
+    quiet_feed_deltas()
     root = logging.getLogger()
     existing = [h for h in root.handlers if getattr(h, HANDLER_MARK, False)]
     if existing and not force:
