@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,14 +98,25 @@ def start_wahaweb_app(ctx: BenchContext, *, extra_env: dict[str, str] | None = N
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     app = AppProcess(process, port, data_dir, log_path, env)
+    try:
+        wait_until_serving(app.base_url, process, app.log_tail, boot_timeout)
+    except RuntimeError:
+        app.stop()
+        raise
+    return app
+
+
+def wait_until_serving(base_url: str, process: subprocess.Popen, log_tail: Callable[[], str],
+                       boot_timeout: float = BOOT_TIMEOUT_S) -> None:
+    """Until the app answers /api/health and serves its front page; RuntimeError (with the
+    log's tail) when it exits or does not come up in `boot_timeout` s."""
     deadline = time.monotonic() + boot_timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"wahaweb exited with {process.returncode}:\n{app.log_tail()}")
+            raise RuntimeError(f"wahaweb exited with {process.returncode}:\n{log_tail()}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{app.base_url}/api/health", timeout=2).status_code in (200, 503):
-                if httpx.get(f"{app.base_url}/", timeout=5).status_code == 200:
-                    return app
+            if httpx.get(f"{base_url}/api/health", timeout=2).status_code in (200, 503):
+                if httpx.get(f"{base_url}/", timeout=5).status_code == 200:
+                    return
         time.sleep(1)
-    app.stop()
-    raise RuntimeError(f"wahaweb did not come up in {boot_timeout:.0f} s:\n{app.log_tail()}")
+    raise RuntimeError(f"wahaweb did not come up in {boot_timeout:.0f} s:\n{log_tail()}")

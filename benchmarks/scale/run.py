@@ -14,7 +14,8 @@ Measured (defaults: 10 servers x 200 sessions = 2,000, one in ten pairing, the r
 3. `--users` users creating 2 sessions each at once on PostgreSQL (Free plan: 1 each):
    time to acknowledgement (`reserve` returns the `creating` row), errors (anything but the
    plan's refusal), overshoot (active sessions beyond the plan), and DB == WAHA afterwards.
-Not measured here: pages over real websockets and backend RSS per worker (see the report).
+4. (`pages.py`, `--only pages` alone) a WAHA event to 100 open pages over real websockets and
+   backend RSS per worker, with 3 workers over Redis and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import httpx
 import sqlalchemy as sa
 
 from benchmarks.scale import farm as farms
+from benchmarks.scale import pages
 from benchmarks.scale.markers import put_section
 from benchmarks.stats import Stats
 from wahaweb.core import status as st
@@ -288,9 +290,13 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
     out.append("")
     out.append(memory_statement())
     out.append("")
-    out.append("Method: `benchmarks/scale/run.py` (its docstring says exactly what is timed). Not measured by this "
-               "benchmark: a WAHA event to a page over real websockets with 100 open pages (the figures above end "
-               "at the engine's notifier, which the page listener hears), and backend RSS per worker with 3 workers.")
+    out.append("Method: `benchmarks/scale/run.py` (its docstring says exactly what is timed).")
+    out.append("")
+    if results.get("pages"):
+        out += pages.render(results["pages"])
+    else:
+        out.append("Not measured in this run: a WAHA event to pages over real websockets and backend RSS per "
+                   "worker (`--only pages`).")
     return "\n".join(out)
 
 
@@ -348,6 +354,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--from-json", help="render the section from a saved docs/benchmarks.scale.json, run nothing")
     p.add_argument("--in-process", dest="processes", action="store_false",
                    help="simulators in the benchmark's own process (ASGI transport) instead of one process each")
+    p.add_argument("--only", choices=["pages"], help="run only this part (pages: 3 workers, 100 open pages)")
+    p.add_argument("--workers", type=int, default=3, help="backend workers for the pages part")
+    p.add_argument("--page-users", type=int, default=50, help="customers with open pages")
+    p.add_argument("--pages-per-user", type=int, default=2)
+    p.add_argument("--sessions-per-user", type=int, default=2, help="pairing sessions per customer (the events)")
     p.add_argument("--smoke", action="store_true", help="2 servers x 5 sessions, 3 ticks, 2 s, 4 events, 6 users")
     args = p.parse_args(argv)
     if args.smoke:
@@ -358,12 +369,20 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    saved = Path(args.out).with_suffix(".scale.json")
     if args.from_json:  # re-render a run's figures (e.g. after changing the report's wording)
         results = json.loads(Path(args.from_json).read_text())
+    elif args.only == "pages":  # the rest of the figures stay those of the last full run
+        results = json.loads(saved.read_text()) if saved.exists() else None
+        if results is None:
+            raise SystemExit(f"--only pages adds to a full run's figures: {saved} is missing (run it whole first)")
+        results["pages"] = pages.run(args, Path(args.workdir), PG_URL)
     else:
         results = asyncio.run(amain(args))
+        if not args.smoke:  # the multi-worker app: its smoke is tests/browser/test_workers.py
+            results["pages"] = pages.run(args, Path(args.workdir), PG_URL)
     text = render(results, args)
     put_section(Path(args.out), text)
-    Path(args.out).with_suffix(".scale.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    saved.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(text)
     return 0

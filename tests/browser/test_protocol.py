@@ -16,8 +16,8 @@ import typing
 
 import pytest
 
+from benchmarks.rawclient import RawClient, sign_in_cookie
 from tests.browser.conftest import PASSWORD, SIM_API_KEY, new_email
-from tests.browser.rawclient import RawClient, sign_in_cookie
 from tests.handlers import Handler, app_states, handlers, is_app_state
 
 pytestmark = pytest.mark.browser

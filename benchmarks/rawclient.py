@@ -3,7 +3,9 @@
 It is python-socketio's client with the wire format of Reflex's own `state.js`: connect to
 `/_event?token=<any string the client likes>`, emit `"event"` frames `{name, payload,
 router_data}`, receive every `"event"` frame the server pushes. Nothing here goes through
-the UI, so whatever the server lets it do, anyone can do.
+the UI, so whatever the server lets it do, anyone can do. The scale benchmark's pages
+scenario holds its open pages with it too (`timed`: each frame with the wall-clock second,
+`time.time()`, it arrived at).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class RawClient:
         self.base_url = base_url
         self.token = token or str(uuid.uuid4())
         self.frames: list[str] = []
+        #: (time.time() on arrival, the decoded frame), in order.
+        self.timed: list[tuple[float, Any]] = []
         self._lock = threading.Lock()
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("event", self._record, namespace=NAMESPACE)
@@ -53,7 +57,9 @@ class RawClient:
         self.headers = headers
 
     def _record(self, data: Any) -> None:
+        arrived = time.time()
         with self._lock:
+            self.timed.append((arrived, data))
             self.frames.append(data if isinstance(data, str) else json.dumps(data, default=str))
 
     def connect(self) -> RawClient:
