@@ -19,7 +19,7 @@ from wahaweb.core.migrate import downgrade_engine, upgrade_engine
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = {"alembic_version", "app_setting", "audit_event", "auth_token", "password_reset", "plan", "users",
           "wa_session", "waha_server"}
-HEAD = "0004_server_webhook_token"
+HEAD = "0005_session_error_code"
 PLANS = [("Free", 1), ("Basic", 3), ("Pro", 10), ("Enterprise", 50)]
 
 

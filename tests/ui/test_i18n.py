@@ -13,6 +13,7 @@ from babel.messages.pofile import read_po
 
 from wahaweb.core.accounts import MESSAGES
 from wahaweb.core.errors import CoreError, NotFound, PermissionDenied, PlanLimitReached, RateLimited, WahaProblem
+from wahaweb.core.failures import CODES
 from wahaweb.core.status import ALL_STATUSES
 from wahaweb.i18n import LANGUAGES, LOCALE_DIR, error_text, message_text, negotiate, text
 from wahaweb.state.session_page import CONFIRMATIONS
@@ -43,6 +44,7 @@ def _used_keys() -> set[str]:
     keys |= {f"confirm.{a}.{part}" for a in CONFIRMATIONS for part in ("title", "text")}
     keys |= {f"error.{code}" for code in MESSAGES}
     keys |= {f"limit.{name}" for name in RateLimited.LABELS}
+    keys |= {f"failure.{code}" for code in CODES}
     keys |= {"error.plan_limit", "error.plan_limit_one", "error.plan_limit_no_plan", "error.rate_limited",
              "error.rate_limited_one", "error.waha_unreachable", "error.waha_core_only", "error.waha_timeout", "error.waha_bad_request",
              "error.waha_error", "error.no_capacity", "error.not_found",

@@ -107,14 +107,14 @@ class WahaProblem(CoreError):
         self.cause = cause
         self.status_code = cause.status_code
         super().__init__(message or str(cause) or "The WhatsApp server could not be reached. Please try again.",
-                         code=_waha_code(cause))
+                         code=waha_failure_code(cause))
 
 
 #: WAHA Core's answer to a second session name (the free edition runs only `default`).
 CORE_ONLY_MARK = "core support only"
 
 
-def _waha_code(cause: BaseException) -> str:
+def waha_failure_code(cause: BaseException) -> str:
     """What kind of WAHA failure this is, for the UI's words (WAHA's own text is never shown):
     timed out, unreachable, Core-only, a refused (400) request, or other."""
     from wahaweb.waha.errors import WahaBadRequest, WahaTimeout, WahaUnavailable

@@ -185,7 +185,10 @@ class WaSession(SQLModel, table=True):
     waha_status: str | None = Field(default=None, sa_column=sa.Column(sa.String(40), nullable=True))
     phone: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
     push_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(128), nullable=True))
+    #: Why it failed, in words for operators (may hold WAHA's own text: admins and logs only).
     last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    #: The kind of failure (`wahaweb.core.failures`): what its owner is shown, in their language.
+    last_error_code: str | None = Field(default=None, sa_column=sa.Column(sa.String(40), nullable=True))
     created_at: dt.datetime = Field(sa_column=_ts())
     updated_at: dt.datetime = Field(sa_column=_ts())
     connected_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))

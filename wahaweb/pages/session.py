@@ -74,9 +74,22 @@ def state_view() -> rx.Component:
         ("starting", pairing_view()),
         ("creating", pairing_view()),
         ("connected", connected_view()),
-        ("failed", rx.callout(rx.cond(_card.last_error != "", _card.last_error, T["session.failed"]),
-                              icon="circle-x", color_scheme="red", width="100%")),
+        ("failed", failed_view()),
         rx.text(T["session.stopped"], color_scheme="gray"),
+    )
+
+
+def failed_view() -> rx.Component:
+    """Why it failed, in the reader's language (by code); admins also read the operators' text below it."""
+    key = "failure." + _card.error_code
+    return rx.callout(
+        rx.vstack(
+            rx.text(rx.cond(T.contains(key), T[key], T["session.failed"]), id="session-failure"),
+            rx.cond(_card.last_error != "", rx.text(_card.last_error, size="1", color_scheme="gray",
+                                                    id="session-failure-detail", overflow_wrap="anywhere")),
+            spacing="1",
+        ),
+        icon="circle-x", color_scheme="red", width="100%",
     )
 
 

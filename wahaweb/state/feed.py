@@ -18,10 +18,12 @@ import datetime as dt
 import reflex as rx
 
 from wahaweb.core.container import Core
+from wahaweb.core.failures import GENERIC as GENERIC_FAILURE
+from wahaweb.core.failures import public_detail
 from wahaweb.core.live import QrState
 from wahaweb.core.models import WaSession
 from wahaweb.core.sessions.access import Overview
-from wahaweb.core.status import ACTIVE_STATUSES
+from wahaweb.core.status import ACTIVE_STATUSES, FAILED
 
 
 def _iso(value: dt.datetime | None) -> str:
@@ -38,7 +40,10 @@ class SessionCard:
     waha_status: str = ""
     phone: str = ""
     push_name: str = ""
+    #: Why it failed, for admins only (operators' words, maybe WAHA's own text); "" for everyone else.
     last_error: str = ""
+    #: The kind of failure (`wahaweb.core.failures`): shown as `failure.<code>` in the reader's language.
+    error_code: str = ""
     owner: str = ""
     created_at: str = ""
     changed_at: str = ""
@@ -47,7 +52,9 @@ class SessionCard:
     note: str = ""
 
     @classmethod
-    def of(cls, row: WaSession, owner: str = "", note: str = "") -> SessionCard:
+    def of(cls, row: WaSession, owner: str = "", note: str = "", *, admin: bool = False) -> SessionCard:
+        """The card of `row` for one reader: an admin also gets `last_error`, a customer only its code."""
+        failed = row.status == FAILED or bool(row.last_error)
         return cls(
             note=note,
             id=row.id,
@@ -56,7 +63,8 @@ class SessionCard:
             waha_status=row.waha_status or "",
             phone=row.phone or "",
             push_name=row.push_name or "",
-            last_error=row.last_error or "",
+            last_error=(row.last_error or "") if admin else "",
+            error_code=(row.last_error_code or GENERIC_FAILURE) if failed else "",
             owner=owner,
             created_at=_iso(row.created_at),
             changed_at=_iso(row.status_changed_at),
@@ -116,8 +124,9 @@ class UserFeed(rx.SharedState):
 
     def _fill(self, page: Overview) -> None:
         """The page load: the user's sessions (admins: everyone's) and the plan meter, read once by core."""
-        self.sessions = [SessionCard.of(row, note=page.note(row)) for row in page.own]
-        self.all_sessions = [SessionCard.of(item.session, item.owner_email, page.note(item.session))
+        admin = page.everyone is not None
+        self.sessions = [SessionCard.of(row, note=page.note(row), admin=admin) for row in page.own]
+        self.all_sessions = [SessionCard.of(item.session, item.owner_email, page.note(item.session), admin=True)
                              for item in page.everyone or []]
         self._index()
         self.qr = {k: v for k, v in self.qr.items() if k in self.by_id and self.by_id[k].status == "pairing"}
@@ -154,18 +163,22 @@ class UserFeed(rx.SharedState):
     def _set_qr(self, session_id: str, card: QrCard) -> None:
         self.qr = {**self.qr, session_id: card}
 
-    async def _load_timeline(self, core: Core, session_id: str) -> None:
+    async def _load_timeline(self, core: Core, session_id: str, *, admin: bool = False) -> None:
         """The session's recent activity (callers have checked this feed may see the session)."""
-        self._set_timeline(session_id, await timeline_items(core, session_id))
+        self._set_timeline(session_id, await timeline_items(core, session_id, admin=admin))
 
     def _set_timeline(self, session_id: str, items: list[TimelineItem]) -> None:
         self.timelines = {**self.timelines, session_id: items}
 
 
-async def timeline_items(core: Core, session_id: str) -> list[TimelineItem]:
-    """Read before taking a feed's lock: a push to the same feed (a QR) must not wait behind the database."""
+async def timeline_items(core: Core, session_id: str, *, admin: bool = False) -> list[TimelineItem]:
+    """Read before taking a feed's lock: a push to the same feed (a QR) must not wait behind the database.
+
+    An admin reads each event's whole detail; a customer only wahaweb's own words of it (`public_detail`).
+    """
     events = await core.audit.for_session(session_id, 20)
-    return [TimelineItem(at=e.at.isoformat(), action=e.action, outcome=e.outcome, detail=e.detail or "")
+    return [TimelineItem(at=e.at.isoformat(), action=e.action, outcome=e.outcome,
+                         detail=(e.detail or "") if admin else public_detail(e.detail))
             for e in events]
 
 

@@ -71,10 +71,10 @@ def make_listener(app: rx.App, core: Core):
             assert change.session is not None
             note = (change.detail or "") if change.source == "server" else ""
             owner = owner_email if is_admin and not own else ""
-            feed._patch(SessionCard.of(change.session, owner, note), own=own, admin=is_admin)
+            feed._patch(SessionCard.of(change.session, owner, note, admin=is_admin), own=own, admin=is_admin)
             wants_timeline = change.session_id in feed.timelines
         if wants_timeline:  # read with the lock released, then set
-            items = await timeline_items(core, change.session_id)
+            items = await timeline_items(core, change.session_id, admin=is_admin)
             async with feed_of(token) as root:
                 (await root.get_state(UserFeed))._set_timeline(change.session_id, items)
 

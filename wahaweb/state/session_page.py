@@ -47,7 +47,7 @@ class SessionPageState(AuthState):
             self.not_found = True
             return
         feed = await self.get_state(UserFeed)
-        await feed._load_timeline(core, row.id)
+        await feed._load_timeline(core, row.id, admin=user.is_admin)
         qr = core.live.current_qr(row.id) if row.status == "pairing" else None
         if qr is not None:
             feed._set_qr(row.id, qr_card(qr))

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from wahaweb.core import status as st
 from wahaweb.core.clock import Clock
+from wahaweb.core.failures import LOGGED_OUT_REASON, MISSING_REASON, QR_EXHAUSTED_REASON, STUCK, STUCK_REASON
 from wahaweb.core.live.notify import LiveChange, Notifier
 from wahaweb.core.live.qr import (
     QrCache,
@@ -36,11 +37,6 @@ logger = logging.getLogger("wahaweb.core.live")
 
 FAST_STATUSES = (st.CREATING, st.STARTING, st.PAIRING)
 
-MISSING_REASON = "The session no longer exists on WAHA."
-LOGGED_OUT_REASON = "The phone was logged out: WhatsApp no longer links this session to it."
-QR_EXHAUSTED_REASON = "No phone scanned the QR code in time, so WAHA gave up on this session."
-STUCK_REASON = ("The session stayed in STARTING for more than {secs:g} seconds, even after an automatic "
-                "restart. Restart it, or delete it and create a new one.")
 AUTO_RESTART_DETAIL = "Stuck in STARTING for more than {secs:g} seconds: restarted automatically."
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -372,7 +368,7 @@ class Watcher:
         if row.auto_restarts < self.max_auto_restarts:
             return await self._auto_restart(server, row)
         reason = STUCK_REASON.format(secs=self.stuck_after)
-        change = await self.sessions.mark_failed(row.id, reason, source="watcher")
+        change = await self.sessions.mark_failed(row.id, reason, source="watcher", code=STUCK)
         server.starting_since.pop(row.id, None)
         with contextlib.suppress(WahaError):  # a failed session should not keep running on WAHA
             await server.waha.stop_session(row.name_on_waha)

@@ -20,6 +20,7 @@ from wahaweb.core.errors import (
     NotFound,
     WahaProblem,
 )
+from wahaweb.core.failures import MISSING, MISSING_REASON, code_for
 from wahaweb.core.models import User, WaSession
 from wahaweb.core.qr_svg import QrPicture, qr_picture
 from wahaweb.core.sessions.provisioning import SessionProvisioning
@@ -79,7 +80,7 @@ class SessionService(SessionProvisioning):
             # Gone from WAHA (deleted there, or never made): create it again under the same name.
             dto = await self._recreate(row)
         except WahaError as exc:
-            await self._undo_reservation(row.id, previous, str(exc))
+            await self._undo_reservation(row.id, previous, str(exc), code_for(exc))
             raise WahaProblem(exc) from exc
         me = dto.me if isinstance(dto, SessionInfo) else None  # start/restart answer without the account
         fresh = await self._apply_own(row.id, dto.status, me=me, source=action)
@@ -95,7 +96,7 @@ class SessionService(SessionProvisioning):
         except WahaAlreadyExists:
             return await (await self._waha_for(row)).get_session(row.name_on_waha)
         except WahaError as exc:
-            await self.mark_failed(row.id, str(exc), source="start")
+            await self.mark_failed(row.id, str(exc), source="start", code=code_for(exc))
             raise WahaProblem(exc) from exc
 
     @_announced
@@ -129,11 +130,12 @@ class SessionService(SessionProvisioning):
                 new_status = None
             except WahaError as exc:
                 if previous is not None:
-                    await self._undo_reservation(row.id, previous, str(exc))
+                    await self._undo_reservation(row.id, previous, str(exc), code_for(exc))
                 raise WahaProblem(exc) from exc
             if new_status is None:
                 change = await self.mark_failed(row.id, "The session no longer exists on WAHA; start it again "
-                                                "to create it anew.", source="logout", clear_phone=True)
+                                                "to create it anew.", source="logout", clear_phone=True,
+                                                code=MISSING)
             else:
                 change = await self.apply_waha_status(row.id, new_status, source="logout", force=True,
                                                       clear_phone=True)
@@ -164,7 +166,7 @@ class SessionService(SessionProvisioning):
         except WahaNotFound:
             if row.status == st.CREATING:  # WAHA has not been asked yet
                 return row
-            change = await self.mark_failed(row.id, "The session no longer exists on WAHA.", source="status")
+            change = await self.mark_failed(row.id, MISSING_REASON, source="status")
             if change is None:
                 raise NotFound() from None
             return change.session

@@ -19,6 +19,7 @@ from wahaweb.core.errors import (
     NotFound,
     PlanLimitReached,
 )
+from wahaweb.core.failures import MISSING_REASON, NEVER_CREATED_REASON, WAHA_FAILED_REASON, code_for
 from wahaweb.core.models import User, WaSession
 from wahaweb.core.plans import count_active, plan_limit
 from wahaweb.core.sessions.access import SessionAccess
@@ -93,9 +94,11 @@ class SessionObservations(SessionAccess):
                 row.phone = row.push_name = None
                 row.connected_at = None
             if new == st.FAILED:
-                row.last_error = error or row.last_error or "WAHA reports the session as failed."
+                if error or not row.last_error:
+                    row.last_error = error or WAHA_FAILED_REASON
+                    row.last_error_code = code_for(row.last_error)
             elif new in st.ACTIVE_STATUSES:
-                row.last_error = None
+                row.last_error = row.last_error_code = None
             changed = old != new
             if changed:
                 row.status_changed_at = at
@@ -105,8 +108,12 @@ class SessionObservations(SessionAccess):
                             waha_status=raw, changed=changed, session=row)
 
     async def mark_failed(self, session_id: str, reason: str, *, source: str = "system",
-                          clear_phone: bool = False) -> StatusChange | None:
-        """System: put a session in `failed` with `reason` (frees its plan slot)."""
+                          clear_phone: bool = False, code: str | None = None) -> StatusChange | None:
+        """System: put a session in `failed` with `reason` (frees its plan slot).
+
+        `reason` is for operators (admins, the log); its owner sees `code` (`wahaweb.core.failures`;
+        default: the code of one of our own reasons, else the generic one).
+        """
         now = self.clock()
         async with self.db.transaction() as s:
             row = await s.get(WaSession, session_id, with_for_update=True)
@@ -114,7 +121,7 @@ class SessionObservations(SessionAccess):
                 return None
             old = row.status
             row.status = st.FAILED
-            row.last_error = reason
+            row.last_error, row.last_error_code = reason, code or code_for(reason)
             row.updated_at = now
             row.status_seen_at = now if row.status_seen_at is None else max(now, row.status_seen_at)
             if clear_phone:
@@ -136,7 +143,7 @@ class SessionObservations(SessionAccess):
         try:
             dto = await (await self._waha_for(row)).restart_session(row.name_on_waha)
         except WahaNotFound:
-            return await self.mark_failed(row.id, "The session no longer exists on WAHA.", source="watcher")
+            return await self.mark_failed(row.id, MISSING_REASON, source="watcher")
         except WahaError as exc:
             logger.warning("automatic restart of %s failed: %s", row.id, exc)
             return None
@@ -181,7 +188,7 @@ class SessionObservations(SessionAccess):
             try:
                 info = await (await self._waha_for(row)).get_session(row.name_on_waha)
             except WahaNotFound:
-                change = await self.mark_failed(row.id, "The session was never created on WAHA.",
+                change = await self.mark_failed(row.id, NEVER_CREATED_REASON,
                                                 source="reconcile")
             except WahaError:
                 continue  # WAHA unreachable: try again on the next round
@@ -250,7 +257,7 @@ class SessionObservations(SessionAccess):
             previous = row.status
             now = self.clock()
             row.status = st.STARTING
-            row.last_error = None
+            row.last_error = row.last_error_code = None
             row.auto_restarts = 0
             row.updated_at = row.status_changed_at = now
             row.status_seen_at = now if row.status_seen_at is None else max(now, row.status_seen_at)
@@ -258,7 +265,8 @@ class SessionObservations(SessionAccess):
                            detail=f"{previous} -> {st.STARTING} ({action})")
         return row, previous
 
-    async def _undo_reservation(self, session_id: str, previous: str | None, reason: str) -> None:
+    async def _undo_reservation(self, session_id: str, previous: str | None, reason: str,
+                                code: str | None = None) -> None:
         """WAHA refused or was unreachable after a reservation: back to the inactive state, slot freed."""
         if previous is None:
             return
@@ -267,7 +275,7 @@ class SessionObservations(SessionAccess):
             row = await s.get(WaSession, session_id, with_for_update=True)
             if row is not None and row.status == st.STARTING:
                 row.status = previous
-                row.last_error = reason
+                row.last_error, row.last_error_code = reason, code or code_for(reason)
                 row.updated_at = row.status_changed_at = now
                 self.audit.add(s, action="status", outcome=FAILED, user_id=None, session_id=session_id,
                                detail=f"{st.STARTING} -> {previous} (WAHA did not start it): {reason}")

@@ -22,6 +22,7 @@ from wahaweb.core.errors import (
     PlanLimitReached,
     WahaProblem,
 )
+from wahaweb.core.failures import NAME_TAKEN_REASON, code_for
 from wahaweb.core.ids import new_session_id
 from wahaweb.core.models import User, WaSession
 from wahaweb.core.plans import count_active, plan_limit
@@ -172,7 +173,7 @@ class SessionProvisioning(SessionObservations):
                 f"WAHA did not answer the create request within {self.create_timeout:g} seconds.")
             return await self._adopt_or_fail(user, row, problem)
         except WahaError as exc:
-            await self.mark_failed(row.id, str(exc), source="create")
+            await self.mark_failed(row.id, str(exc), source="create", code=code_for(exc))
             raise WahaProblem(exc) from exc
         await self._refuse_unless_ours(dto, user, row)
         return await self._finish_create(row, dto), None
@@ -192,10 +193,10 @@ class SessionProvisioning(SessionObservations):
         try:
             info = await (await self._waha_for(row)).get_session(row.name_on_waha)
         except WahaNotFound:
-            await self.mark_failed(row.id, str(problem), source="create")
+            await self.mark_failed(row.id, str(problem), source="create", code=code_for(problem))
             raise WahaProblem(problem) from problem
         except WahaError as exc:
-            await self.mark_failed(row.id, str(problem), source="create")
+            await self.mark_failed(row.id, str(problem), source="create", code=code_for(problem))
             raise WahaProblem(problem) from exc
         await self._refuse_unless_ours(info, user, row)
         logger.warning("session %s: create call failed (%s) but WAHA has the session; adopted", row.id, problem)
@@ -216,8 +217,7 @@ class SessionProvisioning(SessionObservations):
     async def _refuse_unless_ours(self, dto: SessionDTO | SessionInfo, user: User, row: WaSession) -> None:
         """WAHA's session by this name must be the one we asked for (our metadata), or none at all."""
         if not self._is_ours(dto, user, row.id):
-            await self.mark_failed(row.id, "A different session with this name already exists on WAHA.",
-                                   source="create")
+            await self.mark_failed(row.id, NAME_TAKEN_REASON, source="create")
             raise InvalidState("A session with this name already exists on WAHA. Please try again.")
 
     def _is_ours(self, dto: SessionDTO | SessionInfo, user: User, session_id: str) -> bool:
