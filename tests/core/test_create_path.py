@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
+
+from wahaweb.core.errors import PlanLimitReached
 
 from .conftest import embedded_settings, register
 
@@ -34,3 +37,24 @@ async def test_the_waha_create_follows_the_reservation_without_reading_the_serve
     assert not [s for s in after_reservation if "waha_server" in s.lower()], after_reservation
     creates = [r for r in core.demo.simulator.requests if r["method"] == "POST" and r["path"] == "/api/sessions"]
     assert creates, "the create reached WAHA"
+
+
+async def test_the_plan_limit_check_is_one_statement_inside_the_create_lock(make_core, sqlite_url):
+    """Inside SQLite's one writer (every other create waits) the reservation runs: the user's
+    standing (active, plan limit, active sessions) in one statement, the placement, the INSERT
+    (failed on old code: three statements for the user, his plan and his count, five in all)."""
+    core = await make_core(embedded_settings(sqlite_url))
+    await register(core, "admin@example.com")
+    user = await register(core, "bob@example.com", plan="Free")
+    statements: list[str] = []
+    sa.event.listen(core.db.engine.sync_engine, "before_cursor_execute",
+                    lambda conn, cursor, stmt, *a: statements.append(stmt.strip().split()[0].upper()))
+    await core.sessions.reserve(user)
+    begin = statements.index("BEGIN")  # BEGIN IMMEDIATE; the commit is the driver's, not a statement
+    inside = statements[begin + 1:statements.index("INSERT", begin) + 1]
+    assert inside == ["SELECT", "SELECT", "INSERT"], inside
+    second = await register(core, "carol@example.com", plan="Free")
+    await core.sessions.reserve(second)
+    with pytest.raises(PlanLimitReached) as refused:  # the one statement still counts right
+        await core.sessions.reserve(second)
+    assert (refused.value.plan_name, refused.value.limit, refused.value.active) == ("Free", 1, 1)

@@ -47,6 +47,36 @@ async def plan_limit(session: AsyncSession, user: User, default_limit: int) -> t
     return plan.name, plan.session_limit
 
 
+@dataclasses.dataclass(frozen=True)
+class Standing:
+    """What a create checks under its lock: the user still active, his plan's limit, his active sessions."""
+
+    user_active: bool
+    plan_name: str | None
+    limit: int
+    active: int
+
+
+async def standing(session: AsyncSession, user_id: int, default_limit: int) -> Standing | None:
+    """One statement for the three reads of the plan-limit check (None: no such user).
+
+    Inside the create's lock every statement is a turn of the event loop while every other create
+    waits (SQLite: the one writer; PostgreSQL: run after the user row's lock, so its snapshot
+    includes whatever the previous holder committed). Same answers as `plan_limit` + `count_active`.
+    """
+    active = (select(sa.func.count()).select_from(WaSession)
+              .where(WaSession.user_id == user_id, col(WaSession.status).in_(ACTIVE_STATUSES)).scalar_subquery())
+    stmt = (select(User.active, Plan.name, Plan.session_limit, active)  # type: ignore[call-overload]
+            .select_from(User).outerjoin(Plan, col(Plan.id) == col(User.plan_id)).where(User.id == user_id))
+    row = (await session.exec(stmt)).first()
+    if row is None:
+        return None
+    user_active, plan_name, limit, count = row
+    if plan_name is None:
+        return Standing(bool(user_active), None, default_limit, int(count))
+    return Standing(bool(user_active), plan_name, int(limit), int(count))
+
+
 async def count_active(session: AsyncSession, user_id: int, *, exclude: str | None = None) -> int:
     stmt = select(sa.func.count()).select_from(WaSession).where(
         WaSession.user_id == user_id, col(WaSession.status).in_(ACTIVE_STATUSES)

@@ -25,7 +25,7 @@ from wahaweb.core.errors import (
 from wahaweb.core.failures import NAME_TAKEN_REASON, code_for
 from wahaweb.core.ids import new_session_id
 from wahaweb.core.models import User, WaSession
-from wahaweb.core.plans import count_active, plan_limit
+from wahaweb.core.plans import standing
 from wahaweb.core.servers.placement import NoCapacity, place, signs_webhooks
 from wahaweb.core.sessions.observations import SessionObservations
 from wahaweb.core.sessions.rules import (
@@ -142,13 +142,11 @@ class SessionProvisioning(SessionObservations):
         """The `creating` row, and whether its server signs webhooks (None: no placement)."""
         assert user.id is not None
         async with self.db.locked_write(lock_user_id=user.id) as s:
-            fresh = await s.get(User, user.id)
-            if fresh is None or not fresh.active:
+            now_standing = await standing(s, user.id, self.default_session_limit)
+            if now_standing is None or not now_standing.user_active:
                 raise AuthError(DISABLED)
-            plan_name, limit = await plan_limit(s, fresh, self.default_session_limit)
-            active = await count_active(s, user.id)
-            if active >= limit:
-                raise PlanLimitReached(plan_name, limit, active)
+            if now_standing.active >= now_standing.limit:
+                raise PlanLimitReached(now_standing.plan_name, now_standing.limit, now_standing.active)
             # 62 random bits: no read to check it is free (the primary key refuses a collision).
             session_id = new_session_id(user.id, self.clock)
             server_id, waha_name, signs = None, None, None
