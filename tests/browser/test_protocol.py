@@ -10,7 +10,9 @@ victim's label, e-mail, session id (one the attacker never typed), phone or QR i
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sqlite3
 import time
 import typing
 
@@ -120,7 +122,16 @@ def _attack_every_handler(attacker: RawClient, *, ids: list[int], session_ids: l
     return sent
 
 
-def test_no_handler_and_no_token_gives_another_users_data(base_url, admin_email):
+def _webhook_tokens(app_env) -> list[str]:
+    """Every server's secret webhook token (the admin's servers page may show it), from the app's database."""
+    path = app_env["DATABASE_URL"].split(":///", 1)[1]
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        tokens = [row[0] for row in db.execute("SELECT webhook_token FROM waha_server") if row[0]]
+    assert tokens, "every server has a webhook token (migration 0004, the model's default)"
+    return tokens
+
+
+def test_no_handler_and_no_token_gives_another_users_data(base_url, admin_email, app_env):
     victim = Victim(base_url, "VICTIM-LABEL-a1")
     hidden = Victim(base_url, "VICTIM-LABEL-b2")  # his session id is never typed by an attacker
     ids = list(range(1, 12))
@@ -149,6 +160,7 @@ def test_no_handler_and_no_token_gives_another_users_data(base_url, admin_email)
         "victim e-mail": victim.email, "hidden e-mail": hidden.email, "admin e-mail": admin_email,
         "victim phone": victim_phone, "hidden phone": phone, "a QR image": QR_IMAGE,
         "the operator's WAHA server": "embedded WAHA simulator", "the WAHA key": SIM_API_KEY,
+        **{f"webhook token {i}": token for i, token in enumerate(_webhook_tokens(app_env))},
     }
     leaks = {f"{what} -> attacker {i} ({a.token})": True
              for i, a in enumerate(attackers) for what, needle in needles.items() if needle in a.text()}

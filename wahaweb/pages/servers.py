@@ -56,6 +56,33 @@ def server_row(s: ServerRow) -> rx.Component:
     )
 
 
+def webhook_row(s: ServerRow) -> rx.Component:
+    """One server's webhook URL (an unsigned server's holds its secret: this page is for admins only)."""
+    return rx.vstack(
+        rx.hstack(
+            rx.text(s.name, weight="medium", size="2"),
+            rx.code(s.webhook_url, id="server-webhook-" + s.id.to_string(), overflow_wrap="anywhere"),
+            rx.icon_button(rx.icon("copy", size=14), size="1", variant="soft", type="button",
+                           aria_label=T["servers.copy_webhook"] + s.name,
+                           on_click=rx.set_clipboard(s.webhook_url)),
+            spacing="2", align="center", wrap="wrap",
+        ),
+        rx.text(T[s.webhook_kind], size="1", color_scheme="gray"),
+        spacing="1", width="100%",
+    )
+
+
+def webhooks() -> rx.Component:
+    return rx.vstack(
+        rx.heading(T["servers.webhooks_title"], size="4"),
+        rx.text(T["servers.webhooks_intro"], size="2", color_scheme="gray"),
+        rx.cond(ServersState.webhook_base_from_browser,
+                rx.callout(T["servers.webhook_base_browser"], icon="info", size="1", id="server-webhook-base-note")),
+        rx.foreach(ServersState.servers, webhook_row),
+        spacing="2", width="100%", id="server-webhooks",
+    )
+
+
 def edit_dialog() -> rx.Component:
     """One dialog (outside the table: a form's submit cannot see a row's loop variable) to move a
     server to another URL or give it a new key. The key is write-only: never shown back."""
@@ -145,6 +172,7 @@ def servers_page() -> rx.Component:
                 width="100%", size="1",
             ),
             edit_dialog(),
+            webhooks(),
             rx.heading(T["servers.add_title"], size="4"),
             test_form(),
             add_form(),

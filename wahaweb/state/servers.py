@@ -11,9 +11,11 @@ import dataclasses
 
 import reflex as rx
 
+from wahaweb.core.container import Core
 from wahaweb.core.errors import CoreError
 from wahaweb.core.models import User
 from wahaweb.core.servers.admin import ServerView
+from wahaweb.settings import EMBEDDED_PUBLIC_URL, get_settings
 from wahaweb.state.auth import AuthState
 from wahaweb.state.context import app_core
 from wahaweb.state.guard import guarded
@@ -37,11 +39,42 @@ class ServerRow:
     enabled: bool = True
     draining: bool = False
     empty: bool = True
+    #: The URL WAHA should post its events to (an unsigned server's holds its secret token: admins only).
+    webhook_url: str = ""
+    #: Catalogue key of how that URL is checked (HMAC, the secret URL, not known yet).
+    webhook_kind: str = "servers.webhook_unknown"
 
 
 #: The engine's event sources (core/live/socket.py) -> catalogue keys.
 EVENT_SOURCE_KEYS = {"socket": "servers.events_socket", "webhook": "servers.events_webhook",
                      "poll": "servers.events_poll", "key refused": "servers.events_key_refused"}
+
+
+#: WebhookTarget.signed -> catalogue key of the hint beside the URL.
+WEBHOOK_KIND_KEYS = {True: "servers.webhook_signed", False: "servers.webhook_unsigned", None: "servers.webhook_unknown"}
+
+
+def webhook_base(configured: str | None, origin: str | None) -> tuple[str, bool]:
+    """wahaweb's address for WAHA's webhooks: WAHAWEB_PUBLIC_URL, else (the embedded simulator's
+    made-up host, or nothing set) the origin the admin's browser reached us on. -> (base, from the browser)."""
+    configured = (configured or "").rstrip("/")
+    if configured and configured != EMBEDDED_PUBLIC_URL:
+        return configured, False
+    return (origin or "").rstrip("/"), True
+
+
+async def server_rows(core: Core, user: User, base_url: str) -> list[ServerRow]:
+    """The page's rows: each server as the admin sees it, with the webhook URL WAHA should call."""
+    admin = core.server_admin
+    targets = await admin.webhook_targets(user, base_url)
+    rows = []
+    for view in await admin.list(user):
+        row = _row(view)
+        target = targets.get(view.id)
+        if target is not None:
+            row.webhook_url, row.webhook_kind = target.url, WEBHOOK_KIND_KEYS[target.signed]
+        rows.append(row)
+    return rows
 
 
 def _row(view: ServerView) -> ServerRow:
@@ -72,6 +105,8 @@ class ServersState(AuthState):
     editing_id: int = 0
     editing_name: str = ""
     editing_url: str = ""
+    #: The webhook URLs are built from the admin's browser address (WAHAWEB_PUBLIC_URL is not set).
+    webhook_base_from_browser: bool = False
 
     @rx.event
     @guarded(admin=True)
@@ -80,9 +115,10 @@ class ServersState(AuthState):
         await self._reload(user)
 
     async def _reload(self, user: User) -> None:
-        admin = app_core().server_admin
-        self.servers = [_row(view) for view in await admin.list(user)]
-        self.no_capacity = await admin.no_capacity_count(user)
+        core = app_core()
+        base, self.webhook_base_from_browser = webhook_base(get_settings().public_url, self.router.headers.origin)
+        self.servers = await server_rows(core, user, base)
+        self.no_capacity = await core.server_admin.no_capacity_count(user)
 
     async def _do(self, user: User, fn, *args, done: str):
         try:

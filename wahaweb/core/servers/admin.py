@@ -18,12 +18,14 @@ from sqlmodel import select
 
 from wahaweb.core.accounts import Accounts
 from wahaweb.core.audit import OK, AuditLog
+from wahaweb.core.constants import WEBHOOK_PATH
 from wahaweb.core.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from wahaweb.core.models import AuditEvent, User, WahaServer, WaSession
 from wahaweb.core.servers.registry import DEFAULT_SERVER, ServerRegistry, effective_capacity
 from wahaweb.core.telemetry import server_label
 from wahaweb.observability.log_config import register_secrets
 from wahaweb.waha.errors import WahaError
+from wahaweb.waha.models import ServerVersion
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 MAX_CAPACITY = 10_000
@@ -78,6 +80,20 @@ class EditOutcome:
     saved: ServerView | None
 
 
+@dataclasses.dataclass(frozen=True)
+class WebhookTarget:
+    """Where one server should post its `session.status` events, for the operator to configure WAHA.
+
+    Admins only: for a server that cannot sign, `url` holds its secret webhook token.
+    """
+
+    server_id: int
+    url: str
+    #: True: WAHA signs its webhooks (the plain route, HMAC key = the webhook secret); False: it
+    #: cannot (Core before 2026.6.1: the server's secret URL); None: not probed yet, so not known.
+    signed: bool | None
+
+
 class ServerAdmin:
     def __init__(self, registry: ServerRegistry, accounts: Accounts, audit: AuditLog, *,
                  on_change: Callable[[], None] | None = None) -> None:
@@ -97,6 +113,26 @@ class ServerAdmin:
         await self._admin(actor)
         loads = await self.registry.loads()
         return [_view(server, loads.get(server.id or 0, (0, 0))) for server in await self.registry.all()]
+
+    async def webhook_targets(self, actor: User | None, base_url: str) -> dict[int, WebhookTarget]:
+        """The webhook URL each server should call, under `base_url` (wahaweb's public address).
+
+        A server that signs (or is not probed yet) uses the plain route, checked by HMAC; one
+        that cannot sign gets `/api/waha/webhook/{token}` (its token made now if it has none).
+        Nothing is logged or audited: the token is a secret.
+        """
+        await self._admin(actor)
+        base = (base_url or "").strip().rstrip("/")
+        targets: dict[int, WebhookTarget] = {}
+        for server in await self.registry.all():
+            assert server.id is not None
+            signed = None if server.tier is None else ServerVersion(version=server.version,
+                                                                     tier=server.tier).signs_webhooks
+            url = f"{base}{WEBHOOK_PATH}"
+            if signed is False:
+                url = f"{url}/{server.webhook_token or await self.registry.webhook_token(server.id)}"
+            targets[server.id] = WebhookTarget(server_id=server.id, url=url, signed=signed)
+        return targets
 
     async def no_capacity_count(self, actor: User | None) -> int:
         """How many creates found no room (the `no_capacity` audit events): the page shows it."""
