@@ -24,7 +24,8 @@ def _optional_field(form: rx.Var, name: str) -> rx.Var:
 
 def server_row(s: ServerRow) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.text(s.name, weight="medium"), rx.text(s.url, size="1", color_scheme="gray"),
+        rx.table.cell(rx.text(s.name, weight="medium"), rx.text(s.url, size="1", color_scheme="gray",
+                                                                overflow_wrap="anywhere", min_width="11em"),
                       rx.cond(s.draining, rx.badge(T["servers.draining"], size="1")),
                       rx.cond(s.enabled, rx.fragment(), rx.badge(T["servers.disabled"], size="1", color_scheme="red"))),
         rx.table.cell(s.load),
@@ -34,10 +35,12 @@ def server_row(s: ServerRow) -> rx.Component:
         rx.table.cell(s.version),
         rx.table.cell(s.tier),
         rx.table.cell(s.engine),
-        rx.table.cell(s.reachable, rx.cond(s.error != "", rx.text(s.error, size="1", color_scheme="red"))),
+        rx.table.cell(T[s.reachable], rx.cond(s.error != "", rx.text(s.error, size="1", color_scheme="red",
+                                                                    overflow_wrap="anywhere", min_width="10em"))),
         rx.table.cell(s.latency),
         rx.table.cell(T[s.events], id="server-events-" + s.id.to_string()),
-        rx.table.cell(rx.hstack(
+        # The actions wrap onto more lines rather than push the table past its card (issue 12: cut off).
+        rx.table.cell(rx.flex(
             rx.cond(s.draining,
                     rx.button(T["servers.undrain"], size="1", variant="soft", on_click=ServersState.set_draining(s.id, False)),
                     rx.button(T["servers.drain"], size="1", variant="soft", on_click=ServersState.set_draining(s.id, True))),
@@ -49,8 +52,8 @@ def server_row(s: ServerRow) -> rx.Component:
                     rx.button(T["servers.edit"], size="1", variant="soft", id="server-edit-" + s.id.to_string(),
                               on_click=ServersState.open_edit(s.id))),
             rx.cond(s.empty, rx.button(T["servers.remove"], size="1", variant="soft", color_scheme="red",
-                                       on_click=ServersState.remove(s.id))),
-            spacing="2",
+                                       id="server-remove-" + s.id.to_string(), on_click=ServersState.remove(s.id))),
+            gap="2", wrap="wrap", min_width="9em",
         )),
         id="server-" + s.id.to_string(),
     )
@@ -125,7 +128,8 @@ def add_form() -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.input(name="name", placeholder=T["servers.name_placeholder"], required=True),
-                rx.input(name="url", placeholder=T["servers.url_placeholder"], required=True, width="22em"),
+                rx.input(name="url", placeholder=T["servers.url_placeholder"], required=True, width="22em",
+                         max_width="100%"),
                 rx.input(name="api_key", type="password", placeholder=T["servers.api_key"], auto_complete="off"),
                 rx.input(name="capacity", type="number", min="1", default_value="50", width="6em"),
                 spacing="2", wrap="wrap",
@@ -146,10 +150,10 @@ def add_form() -> rx.Component:
 def test_form() -> rx.Component:
     return rx.form(
         rx.hstack(
-            rx.input(name="url", placeholder=T["servers.test_url"], width="22em"),
+            rx.input(name="url", placeholder=T["servers.test_url"], width="22em", max_width="100%"),
             rx.input(name="api_key", type="password", placeholder=T["servers.api_key"], auto_complete="off"),
             rx.button(T["servers.test"], type="submit", variant="soft"),
-            spacing="2",
+            spacing="2", wrap="wrap",
         ),
         on_submit=lambda form: ServersState.test_connection(_field(form, "url"), _field(form, "api_key")),
         id="server-test",

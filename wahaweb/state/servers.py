@@ -15,6 +15,7 @@ from wahaweb.core.container import Core
 from wahaweb.core.errors import CoreError
 from wahaweb.core.models import User
 from wahaweb.core.servers.admin import ServerView
+from wahaweb.i18n import error_text
 from wahaweb.settings import EMBEDDED_PUBLIC_URL, get_settings
 from wahaweb.state.auth import AuthState
 from wahaweb.state.context import app_core
@@ -31,7 +32,8 @@ class ServerRow:
     version: str = ""
     tier: str = ""
     engine: str = ""
-    reachable: str = ""
+    #: Catalogue key: servers.reachable_yes / _no / _unknown.
+    reachable: str = "servers.reachable_unknown"
     latency: str = ""
     #: Catalogue key of the event source ("servers.events_socket", ...).
     events: str = "servers.events_unknown"
@@ -78,7 +80,8 @@ async def server_rows(core: Core, user: User, base_url: str) -> list[ServerRow]:
 
 
 def _row(view: ServerView) -> ServerRow:
-    reachable = {True: "yes", False: "no", None: "not probed yet"}[view.reachable]
+    reachable = {True: "servers.reachable_yes", False: "servers.reachable_no", None: "servers.reachable_unknown"}[
+        view.reachable]
     return ServerRow(id=view.id, name=view.name, url=view.url, load=view.load, capacity=view.capacity,
                      version=view.version or "", tier=view.tier or "", engine=view.engine or "", reachable=reachable,
                      latency=f"{view.latency_ms:.0f} ms" if view.latency_ms is not None else "",
@@ -124,11 +127,11 @@ class ServersState(AuthState):
         try:
             await fn(user, *args)
         except CoreError as exc:
-            self.servers_notice = str(exc)
-            return rx.toast.error(str(exc))
+            self.servers_notice = error_text(self.lang, exc)
+            return rx.toast.error(self.servers_notice)
         self.servers_notice = ""
         await self._reload(user)
-        return rx.toast.success(done)
+        return rx.toast.success(self._say(done))
 
     @rx.event
     @guarded(admin=True)
@@ -136,16 +139,19 @@ class ServersState(AuthState):
         try:
             result = await app_core().server_admin.test_connection(user, url, api_key)
         except CoreError as exc:
-            self.test_result = str(exc)
+            self.test_result = error_text(self.lang, exc)
             return
-        self.test_result = (f"WAHA {result.version} ({result.tier}, {result.engine}) answered in "
-                            f"{result.latency_ms:.0f} ms" if result.ok else f"No answer: {result.error}")
+        if result.ok:
+            self.test_result = self._say("servers.test_answered", version=result.version, tier=result.tier,
+                                         engine=result.engine, ms=f"{result.latency_ms:.0f}")
+        else:  # WAHA's or the network's own words: this page is for operators
+            self.test_result = self._say("servers.test_no_answer", error=result.error)
 
     @rx.event
     @guarded(admin=True)
     async def add_server(self, user: User, name: str, url: str, api_key: str, capacity: str):
         result = await self._do(user, app_core().server_admin.add, name, url, api_key or None, _capacity(capacity),
-                                done="Server added.")
+                                done="servers.added")
         if not self.servers_notice:
             self.test_result = ""
         return result
@@ -161,15 +167,14 @@ class ServersState(AuthState):
             outcome = await app_core().server_admin.edit_connection(
                 user, server_id, url, api_key or None, confirmed=confirm.strip().lower() in ("on", "true", "1"))
         except CoreError as exc:
-            self.edit_result = str(exc)
-            return rx.toast.error(str(exc))
+            self.edit_result = error_text(self.lang, exc)
+            return rx.toast.error(self.edit_result)
         if outcome.saved is None:
-            self.edit_result = (f"Not saved: no answer from WAHA ({outcome.test.error}). "
-                                "Tick \"save anyway\" to keep it regardless.")
+            self.edit_result = self._say("servers.not_saved", error=outcome.test.error)
             return None
         self.editing_id, self.editing_name, self.editing_url, self.edit_result = 0, "", "", ""
         await self._reload(user)
-        return rx.toast.success("Server saved.")
+        return rx.toast.success(self._say("servers.saved"))
 
     @rx.event
     @guarded(admin=True)
@@ -188,21 +193,21 @@ class ServersState(AuthState):
     @guarded(admin=True)
     async def set_capacity(self, user: User, server_id: int, capacity: str):
         return await self._do(user, app_core().server_admin.set_capacity, server_id, _capacity(capacity),
-                              done="Capacity changed.")
+                              done="servers.capacity_changed")
 
     @rx.event
     @guarded(admin=True)
     async def set_draining(self, user: User, server_id: int, draining: bool):
         return await self._do(user, app_core().server_admin.set_draining, server_id, draining,
-                              done="Draining: no new sessions go there." if draining else "Taking new sessions.")
+                              done="servers.now_draining" if draining else "servers.now_taking")
 
     @rx.event
     @guarded(admin=True)
     async def set_enabled(self, user: User, server_id: int, enabled: bool):
         return await self._do(user, app_core().server_admin.set_enabled, server_id, enabled,
-                              done="Server enabled." if enabled else "Server disabled.")
+                              done="servers.now_enabled" if enabled else "servers.now_disabled")
 
     @rx.event
     @guarded(admin=True)
     async def remove(self, user: User, server_id: int):
-        return await self._do(user, app_core().server_admin.remove, server_id, done="Server removed.")
+        return await self._do(user, app_core().server_admin.remove, server_id, done="servers.removed")

@@ -168,14 +168,15 @@ class ServerAdmin:
         admin = await self._admin(actor)
         name = (name or "").strip().lower()
         if not NAME_RE.match(name):
-            raise ValidationFailed("name", "The name must be 1 to 50 lower-case letters, digits, - or _.")
+            raise ValidationFailed("name", "The name must be 1 to 50 lower-case letters, digits, - or _.",
+                                   code="server_name_invalid")
         url = _valid_url(base_url)
         capacity = _valid_capacity(capacity)
         box = await self.registry.box()
         register_secrets(api_key)
         async with self.registry.db.transaction() as s:
             if (await s.exec(select(WahaServer).where(WahaServer.name == name))).first() is not None:
-                raise ValidationFailed("name", "A server with this name exists already.")
+                raise ValidationFailed("name", "A server with this name exists already.", code="server_name_taken")
             row = WahaServer(name=name, base_url=url, api_key_encrypted=box.seal(api_key or None), capacity=capacity,
                              created_at=self.registry.clock())
             s.add(row)
@@ -246,6 +247,7 @@ class ServerAdmin:
         """Only an empty server goes: its sessions would lose their WAHA."""
         admin = await self._admin(actor)
         refused: str | None = None
+        refused_params: dict[str, object] = {}
         async with self.registry.db.locked_write() as s:
             row = await s.get(WahaServer, server_id) if isinstance(server_id, int) else None
             if row is None:
@@ -255,12 +257,13 @@ class ServerAdmin:
             if left > 0:
                 refused = (f"The server {row.name!r} still has {left} session(s): drain it and wait "
                            "until they are deleted, then remove it.")
+                refused_params = {"name": row.name, "left": left}
             else:
                 await s.delete(row)
                 self.audit.add(s, action="server_remove", outcome=OK, user_id=admin.id, detail=row.name)
         if refused is not None:  # audited in its own transaction: the refusal must stay on record
             await self.audit.write(action="server_remove", outcome="refused", user_id=admin.id, detail=refused)
-            raise InvalidState(refused)
+            raise InvalidState(refused, code="server_not_empty", params=refused_params)
         self.registry.forget_client(server_id)
         if self.on_change is not None:
             self.on_change()
@@ -307,15 +310,18 @@ def _valid_url(base_url: str) -> str:
     try:
         url = httpx.URL(value)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise ValidationFailed("url", "Enter the WAHA server's URL, e.g. https://waha.example.com.") from exc
+        raise ValidationFailed("url", "Enter the WAHA server's URL, e.g. https://waha.example.com.",
+                               code="server_url_invalid") from exc
     if url.scheme not in ("http", "https") or not url.host or len(value) > 500:
-        raise ValidationFailed("url", "Enter the WAHA server's URL, e.g. https://waha.example.com.")
+        raise ValidationFailed("url", "Enter the WAHA server's URL, e.g. https://waha.example.com.",
+                               code="server_url_invalid")
     return value
 
 
 def _valid_capacity(capacity: int) -> int:
     if not isinstance(capacity, int) or isinstance(capacity, bool) or not 1 <= capacity <= MAX_CAPACITY:
-        raise ValidationFailed("capacity", f"The capacity must be a whole number from 1 to {MAX_CAPACITY}.")
+        raise ValidationFailed("capacity", f"The capacity must be a whole number from 1 to {MAX_CAPACITY}.",
+                               code="server_capacity_invalid", params={"max": MAX_CAPACITY})
     return capacity
 
 
