@@ -50,6 +50,7 @@ from wahaweb.core.live.servers import SERVER_UNREACHABLE, rebuild_watched
 from wahaweb.core.live.socket import EventSocket, SocketWatcher
 from wahaweb.core.live.webhook import WebhookEvent
 from wahaweb.core.models import User, WaSession
+from wahaweb.core.qr_svg import QrPicture
 
 if TYPE_CHECKING:  # pragma: no cover
     from wahaweb.core.container import Core
@@ -123,8 +124,10 @@ class StatusEngine(SocketWatcher):
         #: In slow mode, how often the DB is checked for rows that need the fast pace.
         self.probe_interval = probe_interval if probe_interval is not None else max(fast_interval, 1.0)
         self.lease_renew_every = lease_renew_every
-        self.qr = QrCache(sessions.fetch_qr, on_new=self._publish_qr, clock=clock, lifetimes=qr_lifetimes,
+        self.qr = QrCache(self._fetch_qr, on_new=self._publish_qr, clock=clock, lifetimes=qr_lifetimes,
                           max_rotations=qr_max_rotations)
+        #: The row the last QR fetch of each session was made for, and what it fetched (`_publish_qr`).
+        self._qr_rows: dict[str, tuple[WaSession, str]] = {}
         self.ticks = 0
         self._fast = True
         self._wake = asyncio.Event()
@@ -362,8 +365,21 @@ class StatusEngine(SocketWatcher):
         if live.status in FAST_STATUSES:
             self._fast = True
 
+    async def _fetch_qr(self, session_id: str) -> QrPicture:
+        row, picture = await self.sessions.fetch_qr_with_row(session_id)
+        self._qr_rows[session_id] = (row, picture.data_url)
+        return picture
+
     async def _publish_qr(self, state: QrState) -> None:
-        row = await self.sessions.get_row(state.session_id)
+        """A new QR to the pages. The row is the one its fetch read (issue 16: reading it again here
+        put one more query between WAHA's answer and the page). A change this process applied
+        while WAHA answered (left pairing, deleted) moved the cache's generation, and the cache
+        then stores nothing; a change another worker made meanwhile is as late for this push as
+        it was when this was one query later, and its own push removes the QR (`UserFeed._patch`)."""
+        fetched = self._qr_rows.pop(state.session_id, None)
+        row = fetched[0] if fetched is not None and fetched[1] == state.data_url else None
+        if row is None:  # stored another way (the refresh button)
+            row = await self.sessions.get_row(state.session_id)
         if row is None or row.status not in FAST_STATUSES:
             self.qr.forget(state.session_id)
             return

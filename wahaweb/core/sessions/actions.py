@@ -184,10 +184,14 @@ class SessionService(SessionProvisioning):
 
     async def fetch_qr(self, session_id: str) -> QrPicture:
         """System: the current QR for the status engine (no actor, no rate limit)."""
+        return (await self.fetch_qr_with_row(session_id))[1]
+
+    async def fetch_qr_with_row(self, session_id: str) -> tuple[WaSession, QrPicture]:
+        """`fetch_qr`, with the row it was fetched for (read just before asking WAHA)."""
         row = await self.get_row(session_id)
         if row is None:
             raise NotFound()
-        return await self._qr(row)
+        return row, await self._qr(row)
 
     async def _qr(self, row: WaSession) -> QrPicture:
         """WAHA's raw text drawn as SVG; WAHA's PNG on a server whose raw QR failed (remembered per server)."""
