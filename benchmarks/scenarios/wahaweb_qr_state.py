@@ -31,6 +31,7 @@ class HopClock:
     def __init__(self, bench) -> None:
         self.stamps: dict[str, dict[str, float]] = {}
         self.rows: list[dict[str, float]] = []
+        self._runs: list[tuple[str, float, float]] = []
         engine, sessions, waha = bench.engine, bench.core.sessions, bench.core.waha
         stamp = self._stamp
         apply_event, apply_status, get_raw, store = (engine.apply_event, sessions.apply_waha_status,
@@ -64,21 +65,38 @@ class HopClock:
         self.stamps.setdefault(session_id, {}).setdefault(hop, time.perf_counter())
 
     def finish(self, session_id: str, t0: float, t_state: float) -> None:
-        got = self.stamps.pop(session_id, {})
-        if all(k in got for k in ("webhook", "db_written", "fetch_start", "fetched", "drawn")):
-            self.rows.append({"create_to_webhook": got["webhook"] - t0,
-                              "webhook_to_fetch_start": got["fetch_start"] - got["webhook"],
-                              "webhook_to_db_written": got["db_written"] - got["webhook"],
-                              "qr_fetch_raw": got["fetched"] - got["fetch_start"],
-                              "draw_svg": got["drawn"] - got["fetched"],
-                              "store_to_state": t_state - got["drawn"],
-                              "webhook_to_state": t_state - got["webhook"]})
+        """Kept until `report`: the QR may reach the state before its status write commits (the
+        fetch overlaps it), so that stamp can come after this run's clock stopped."""
+        self._runs.append((session_id, t0, t_state))
+
+    def _rows(self) -> list[dict[str, float]]:
+        rows = []
+        for session_id, t0, t_state in self._runs:
+            got = self.stamps.get(session_id, {})
+            if not all(k in got for k in ("webhook", "fetch_start", "fetched", "drawn")):
+                continue
+            row = {"create_to_webhook": got["webhook"] - t0,
+                   "webhook_to_fetch_start": got["fetch_start"] - got["webhook"],
+                   "qr_fetch_raw": got["fetched"] - got["fetch_start"],
+                   "draw_svg": got["drawn"] - got["fetched"],
+                   "store_to_state": t_state - got["drawn"],
+                   "webhook_to_state": t_state - got["webhook"]}
+            if "db_written" in got:
+                row["webhook_to_db_written"] = got["db_written"] - got["webhook"]
+            rows.append(row)
+        return rows
 
     def report(self) -> tuple[dict, dict]:
-        hops = list(self.rows[0]) if self.rows else []
-        data = {hop: Stats.of([r[hop] for r in self.rows]).to_dict() for hop in hops}
-        rows = [[hop, len(self.rows), f"{Stats.of([r[hop] for r in self.rows]).p50 * 1000:.1f}",
-                 f"{Stats.of([r[hop] for r in self.rows]).p95 * 1000:.1f}"] for hop in hops]
+        self.rows = self._rows()
+        hops = ["create_to_webhook", "webhook_to_fetch_start", "webhook_to_db_written", "qr_fetch_raw", "draw_svg",
+                "store_to_state", "webhook_to_state"]
+        data, rows = {}, []
+        for hop in hops:
+            values = [r[hop] for r in self.rows if hop in r]
+            if values:
+                stats = Stats.of(values)
+                data[hop] = stats.to_dict()
+                rows.append([hop, len(values), f"{stats.p50 * 1000:.1f}", f"{stats.p95 * 1000:.1f}"])
         return {"columns": ["hop", "n", "p50 ms", "p95 ms"], "rows": rows}, data
 
 
