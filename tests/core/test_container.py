@@ -10,7 +10,7 @@ import sys
 
 from wahaweb.core.container import Core
 from wahaweb.core.ratelimit import ClockedMemoryStorage
-from wahaweb.settings import EMBEDDED_WAHA_URL
+from wahaweb.settings import EMBEDDED_WAHA_URL, Settings
 
 from .conftest import SIM_KEY, embedded_settings, remote_settings
 
@@ -30,6 +30,21 @@ async def test_embedded_mode_builds_the_simulator(core):
     assert health.ok and {k: body[k] for k in ("status", "db", "waha")} == {"status": "ok", "db": "ok", "waha": "ok"}
     assert [(s["name"], s["reachable"]) for s in body["servers"]] == [("default", True)]
     assert health.as_json() == {"status": "ok"}  # strangers learn nothing more
+
+
+async def test_wahaweb_sim_profile_makes_the_embedded_simulator_an_old_core_server(make_core, sqlite_url):
+    """Issue 13: WAHAWEB_SIM_PROFILE selects the embedded simulator's profile; core-2024.10 is then
+    the `default` server as a Core 2024.10.8 (one session, named `default`)."""
+    env = {"DATABASE_URL": sqlite_url, "WAHAWEB_SIM_PROFILE": "core-2024.10", "WAHAWEB_SIM_API_KEY": SIM_KEY}
+    settings = Settings.from_env(env)
+    assert settings.sim_profile == "core-2024.10" and Settings.from_env({}).sim_profile == "plus-2026.7"
+    core = await make_core(settings)
+    assert core.demo.simulator.profile.name == "core-2024.10"
+    [server] = await core.servers.all()
+    assert (server.name, server.version, (server.tier or "").upper()) == ("default", "2024.10.8", "CORE")
+    user = await core.accounts.register("old@example.com", "correct horse battery")
+    row = await core.sessions.create(user)
+    assert row.waha_name == "default" and set(core.demo.simulator.engine.sessions) == {"default"}
 
 
 async def test_real_waha_mode_has_no_simulator_and_reports_unreachable(tmp_path):

@@ -1,6 +1,6 @@
 """Where a new session goes: decided inside the transaction that checks the plan limit.
 
-Among enabled, reachable (or never probed), non-draining servers with room, the one with the
+Among enabled, reachable (probed: see NotProbed), non-draining servers with room, the one with the
 most free capacity wins; ties go to the server with the fewest sessions pairing right now
 (pairing is the expensive part: a browser engine rendering QR codes). Counts come from the
 database, never from memory, so every worker and every concurrent create sees the same load.
@@ -34,6 +34,15 @@ class NoCapacity(CoreError):
 
     def __init__(self) -> None:
         super().__init__("No capacity right now; the operator has been told.", code="no_capacity")
+
+
+class NotProbed(Exception):
+    """Placement would consider servers nobody has probed yet (e.g. just added on another worker,
+    whose probe has not written its answer): probe them, outside the lock, then place again."""
+
+    def __init__(self, server_ids: list[int]) -> None:
+        super().__init__(f"servers never probed: {server_ids}")
+        self.server_ids = server_ids
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,13 +95,22 @@ async def servers_with_load(s: AsyncSession) -> tuple[list[WahaServer], dict[int
     return servers, loads
 
 
-async def place(s: AsyncSession, session_id: str, *, dialect: str) -> Placement:
-    """Choose a server for `session_id` inside the caller's write transaction; NoCapacity if none."""
+async def place(s: AsyncSession, session_id: str, *, dialect: str, unprobed: str = "raise") -> Placement:
+    """Choose a server for `session_id` inside the caller's write transaction; NoCapacity if none.
+
+    A server never probed (`reachable` None) may be a Core server (one session, `default`) or a
+    wrong URL: with `unprobed="raise"` NotProbed names the ones that would be candidates (the
+    caller probes them and places again); with "skip" they are left out.
+    """
     servers, loads = await servers_with_load(s)
     candidates = ranked(servers, loads)
+    never = [srv.id for srv in candidates if srv.reachable is None and srv.id is not None]
+    if never and unprobed == "raise":
+        raise NotProbed(never)
+    candidates = [srv for srv in candidates if srv.reachable is not None]
     if dialect == "postgresql" and candidates:
         servers, loads = await _lock_in_id_order(s, [srv.id for srv in candidates if srv.id is not None])
-        candidates = ranked(servers, loads)
+        candidates = [srv for srv in ranked(servers, loads) if srv.reachable is not None]
     for server in candidates:
         assert server.id is not None
         name = CORE_ONLY_NAME if single_session(server) else session_id

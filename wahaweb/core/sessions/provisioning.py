@@ -26,7 +26,7 @@ from wahaweb.core.failures import NAME_TAKEN_REASON, code_for
 from wahaweb.core.ids import new_session_id
 from wahaweb.core.models import User, WaSession
 from wahaweb.core.plans import standing
-from wahaweb.core.servers.placement import NoCapacity, place, signs_webhooks
+from wahaweb.core.servers.placement import NoCapacity, NotProbed, place, signs_webhooks
 from wahaweb.core.sessions.observations import SessionObservations
 from wahaweb.core.sessions.rules import (
     _outcome_of,
@@ -75,7 +75,13 @@ class SessionProvisioning(SessionObservations):
             await self.limiter.hit("create", f"user:{user.id}")
             if self.servers is not None:
                 await self.servers.ensure_probed()  # outside the lock: a probe is a network call
-            row, signs = await self._reserve_new(user, label)
+            try:
+                row, signs = await self._reserve_new(user, label)
+            except NotProbed as never:
+                # Added on another worker, its probe not written yet: probe (outside the lock), place again.
+                assert self.servers is not None
+                await asyncio.gather(*(self.servers.probe(server_id) for server_id in never.server_ids))
+                row, signs = await self._reserve_new(user, label, unprobed="skip")
         except Exception as exc:
             if isinstance(exc, NoCapacity):
                 await self._no_capacity(user_id)
@@ -138,8 +144,12 @@ class SessionProvisioning(SessionObservations):
         if self.on_create is not None:
             self.on_create(outcome, elapsed_ms / 1000)
 
-    async def _reserve_new(self, user: User, label: str | None) -> tuple[WaSession, bool | None]:
-        """The `creating` row, and whether its server signs webhooks (None: no placement)."""
+    async def _reserve_new(self, user: User, label: str | None, *, unprobed: str = "raise"
+                           ) -> tuple[WaSession, bool | None]:
+        """The `creating` row, and whether its server signs webhooks (None: no placement).
+
+        NotProbed (nothing written) when a candidate server was never probed: see `place`.
+        """
         assert user.id is not None
         async with self.db.locked_write(lock_user_id=user.id) as s:
             now_standing = await standing(s, user.id, self.default_session_limit)
@@ -151,7 +161,7 @@ class SessionProvisioning(SessionObservations):
             session_id = new_session_id(user.id, self.clock)
             server_id, waha_name, signs = None, None, None
             if self.servers is not None:
-                spot = await place(s, session_id, dialect=self.db.dialect)
+                spot = await place(s, session_id, dialect=self.db.dialect, unprobed=unprobed)
                 server_id, waha_name, signs = spot.server_id, spot.waha_name, spot.signs_webhooks
             now = self.clock()
             row = WaSession(id=session_id, user_id=user.id, label=label, status=st.CREATING, created_at=now,
