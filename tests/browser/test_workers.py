@@ -111,6 +111,9 @@ def _db_rows(schema: str) -> dict[str, tuple[str, str]]:
             (line.split("|") for line in out.splitlines() if line.count("|") == 2)}
 
 
+# A hang guard, not a speed check: three workers, three simulators and Chromium on two cores take
+# about 60 s alone, and over 120 s (pytest.ini's default) beside another suite (seen).
+@pytest.mark.timeout(600)
 def test_three_workers_three_servers_one_user_live_everywhere_and_the_lease_moves_on(cluster, browser):
     import redis
 
@@ -129,7 +132,9 @@ def test_three_workers_three_servers_one_user_live_everywhere_and_the_lease_move
     first.reload()
     # Open tabs of the same user until three different workers serve them.
     tabs, workers = [first], {_worker_of(first)}
-    assert first.get_attribute("#plan-usage", "data-plan") == PLAN
+    # The reload's fill arrives over the websocket after the page's first paint, which still shows the
+    # feed as the first load left it ("Free"): wait for the fill (seen failing under a second suite's load).
+    first.wait_for_function(f"document.querySelector('#plan-usage').dataset.plan === {PLAN!r}", timeout=30_000)
     for _ in range(20):
         if len(workers) >= WORKERS:
             break
