@@ -6,6 +6,7 @@ import base64
 import urllib.parse
 
 from tests.qr_decode import decode_data_url, svg_of
+from tests.timing import eventually
 from wahaweb.core.qr_svg import qr_picture
 from wahaweb.simulator.qr import new_qr_value, render_png
 
@@ -43,6 +44,10 @@ async def pairing(make_core, sqlite_url, email: str):
     user = await register(core, email)
     row = await core.sessions.create(user)
     await reach(core, user, row.id, "SCAN_QR_CODE")
+    # The engine fetches the first QR on its own when it hears SCAN_QR_CODE: let that land first,
+    # or its request joins the ones these tests count (seen once beside another make test).
+    await eventually(lambda: core.live.qr.get(row.id) is not None and not core.live.qr.fetching(row.id),
+                     what="the engine's first QR")
     return core, core.demo.simulator, row
 
 

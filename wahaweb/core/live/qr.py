@@ -76,9 +76,6 @@ class QrCache:
     def get(self, session_id: str) -> QrState | None:
         return self._entries.get(session_id)
 
-    def entries(self) -> dict[str, QrState]:
-        return dict(self._entries)
-
     def lifetime(self, rotation: int) -> float:
         return self.first_lifetime if rotation <= 1 else self.next_lifetime
 
