@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import reflex as rx
@@ -34,6 +35,8 @@ from wahaweb.state.open_pages import start_sampling
 from wahaweb.web.origins import origin_policy
 
 logger = logging.getLogger("wahaweb.state.live")
+#: Seconds a QR push may use the sign-ins read when its fetch began (a fetch takes milliseconds).
+EARLY_FOR = 5.0
 
 
 async def silence_feed(core: Core, user_id: int) -> None:
@@ -50,6 +53,32 @@ def make_listener(app: rx.App, core: Core):
 
     def feed_of(token: str):
         return app.modify_state(rx.BaseStateToken(ident=token, cls=UserFeed))
+
+    #: Who to push a session's next QR to, read while WAHA answers the fetch (issue 16: the read was
+    #: one more query in series between the drawn QR and the page), by session: (asked at, read).
+    early: dict[str, tuple[float, asyncio.Future]] = {}
+
+    def qr_fetch_started(session_id: str, user_id: int) -> None:
+        if len(early) > 1000:  # fetches whose QR never came (the session left pairing): forget them
+            early.clear()
+        early[session_id] = (time.monotonic(), asyncio.ensure_future(
+            core.accounts.live_sign_ins(user_id, with_admins=False)))
+
+    async def qr_recipients(change: LiveChange) -> list[tuple[int, bool, str]]:
+        """The owner's live sign-ins, as read when this QR's fetch began (at most `EARLY_FOR` ago: a
+        revocation since then misses this one push, as one committed during the push always could),
+        else read now."""
+        asked, read = early.pop(change.session_id, (0.0, None))
+        if read is not None and time.monotonic() - asked <= EARLY_FOR:
+            try:
+                return await read
+            except Exception:  # noqa: BLE001 - read again below
+                logger.warning("reading the sign-ins of %s early failed; reading again", change.session_id)
+        elif read is not None:
+            read.cancel()
+        return await core.accounts.live_sign_ins(change.user_id, with_admins=False)
+
+    core.live.qr.on_fetch.append(qr_fetch_started)
 
     async def push_qr(change: LiveChange, recipients) -> None:
         if change.qr is None:
@@ -79,11 +108,10 @@ def make_listener(app: rx.App, core: Core):
                 (await root.get_state(UserFeed))._set_timeline(change.session_id, items)
 
     async def on_change(change: LiveChange) -> None:
-        admins = change.notify_admins and change.kind != QR
-        recipients = await core.accounts.live_sign_ins(change.user_id, with_admins=admins)
         if change.kind == QR:
-            await push_qr(change, recipients)
+            await push_qr(change, await qr_recipients(change))
             return
+        recipients = await core.accounts.live_sign_ins(change.user_id, with_admins=change.notify_admins)
         if change.kind != REMOVED and change.session is None:
             return
         others = any(is_admin and user_id != change.user_id for user_id, is_admin, _ in recipients)

@@ -71,6 +71,9 @@ class QrCache:
         self._generation: dict[str, int] = {}
         #: Number of WAHA QR fetches made (tests and metrics).
         self.fetches = 0
+        #: Called (session id, owner id) when a fetch starts: whoever pushes the QR can get ready
+        #: while WAHA answers (the pages' listener reads who to push to). Must not block.
+        self.on_fetch: list[Callable[[str, int], None]] = []
 
     # ------------------------------------------------------------ reading
     def get(self, session_id: str) -> QrState | None:
@@ -114,6 +117,11 @@ class QrCache:
         task = asyncio.get_running_loop().create_task(self._worker(session_id), name=f"wahaweb-qr:{session_id}")
         self._tasks[session_id] = task
         task.add_done_callback(lambda _t: self._tasks.pop(session_id, None))
+        for hook in self.on_fetch:
+            try:
+                hook(session_id, user_id)
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop the fetch
+                logger.exception("QR of %s: an on_fetch hook failed", session_id)
 
     def forget(self, session_id: str) -> None:
         """The session left pairing: drop its QR (a queued fetch is dropped too)."""
