@@ -20,7 +20,9 @@ def status_badge(status: rx.Var[str], *, id: str | None = None, size: str = "2",
     badge = _badge(status, id=id, size=size)
     if note is None:
         return badge
-    return rx.hstack(badge, rx.cond(note != "", rx.badge(note, color_scheme="orange", variant="outline", size=size,
+    # A note is a canonical detail ("server unreachable"); its words are "note.<detail>" in the catalogues.
+    words = rx.cond(AuthState.t.contains("note." + note), AuthState.t["note." + note], note)
+    return rx.hstack(badge, rx.cond(note != "", rx.badge(words, color_scheme="orange", variant="outline", size=size,
                                                          radius="full", custom_attrs={"data-note": note})),
                      spacing="1", align="center")
 
