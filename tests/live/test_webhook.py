@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import httpx
@@ -346,3 +347,37 @@ async def test_an_older_event_landing_between_the_early_fetch_and_the_write_does
     await env.settle()
     [qr] = env.recorder.qrs(row.id)
     assert qr.rotation == 1 and env.engine.current_qr(row.id) is not None
+
+
+async def test_the_second_copy_of_an_event_racing_the_first_is_not_pushed_again(quiet, monkeypatch):
+    """WAHA sends one status change twice, by webhook and on its events socket, with different
+    ids; with several workers both copies arrive at once and both read the row before either
+    writes it. The first is applied and pushed; the second changes nothing a page shows and is
+    not pushed again (before: it compared with its stale pre-read row and pushed a second time,
+    a full fan-out to every tab of the owner and every admin). Failed on the old code: two pushes."""
+    from wahaweb.core.live import parse_envelope
+
+    user, row = await _session(quiet)
+    sessions = quiet.engine.sessions
+    real_row_for_event = sessions.row_for_event
+    both_read = asyncio.Event()
+    reads = []
+
+    async def row_for_event(*args, **kwargs):  # the real read, held until both copies have read
+        found = await real_row_for_event(*args, **kwargs)
+        reads.append(found.status)
+        if len(reads) == 2:
+            both_read.set()
+        await both_read.wait()
+        return found
+
+    monkeypatch.setattr(sessions, "row_for_event", row_for_event)
+    me = {"id": "628000111222@c.us", "pushName": "Ann"}
+    ts_ms = int(quiet.clock().timestamp() * 1000)
+    webhook, socket = (parse_envelope(body_of(envelope(row.id, "WORKING", event_id=f"evt_{n}", ts_ms=ts_ms, me=me)))
+                       for n in ("hook", "socket"))
+    outcomes = await asyncio.gather(quiet.engine.apply_event(webhook), quiet.engine.apply_event(socket, source="socket"))
+    assert reads == ["starting", "starting"]  # both copies saw the row before either wrote it
+    assert sorted(outcomes) == ["applied", "applied"]
+    assert quiet.recorder.statuses(row.id) == ["connected"]
+    assert (await quiet.row(row.id)).status == "connected"

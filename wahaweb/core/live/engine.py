@@ -264,7 +264,7 @@ class StatusEngine(SocketWatcher):
         for watched in self.servers:
             watched.drift.pop(row.id, None)
         live = self._status_live(change, source, detail=error)
-        if change.changed or _visible_diff(row, change.session):
+        if change.changed or change.visible:
             await self.notifier.publish(live)
         # An older event (STARTING) applied meanwhile forgot the early fetch: ask again.
         if event.status == "SCAN_QR_CODE" and (not qr_early or self.qr.generation(row.id) != generation):
@@ -387,11 +387,6 @@ class StatusEngine(SocketWatcher):
             kind=QR, session_id=state.session_id, user_id=state.user_id, status=row.status,
             waha_status=row.waha_status, qr=state, source="qr", notify_admins=False, at=self.clock(),
         ))
-
-
-def _visible_diff(before: WaSession, after: WaSession) -> bool:
-    return any(getattr(before, f) != getattr(after, f)
-               for f in ("status", "waha_status", "phone", "push_name", "last_error"))
 
 
 __all__ = ["FAST_STATUSES", "StatusEngine", "TickReport", "WatchedServer"]

@@ -27,6 +27,7 @@ from wahaweb.core.sessions.rules import (
     StatusChange,
     _me_fields,
     _raw_status,
+    visible_fields,
 )
 from wahaweb.waha.errors import (
     WahaError,
@@ -72,6 +73,7 @@ class SessionObservations(SessionAccess):
             if not force and row.status_seen_at is not None and at < row.status_seen_at:
                 return None
             old = row.status
+            before = visible_fields(row)
             row.status = new
             row.waha_status = raw
             row.updated_at = now
@@ -105,7 +107,7 @@ class SessionObservations(SessionAccess):
                 self.audit.add(s, action="status", outcome=OK, user_id=None, session_id=session_id,
                                detail=f"{old} -> {new} (WAHA {raw}, {source})" + (f": {error}" if error else ""))
         return StatusChange(session_id=session_id, user_id=row.user_id, old_status=old, new_status=new,
-                            waha_status=raw, changed=changed, session=row)
+                            waha_status=raw, changed=changed, session=row, visible=visible_fields(row) != before)
 
     async def mark_failed(self, session_id: str, reason: str, *, source: str = "system",
                           clear_phone: bool = False, code: str | None = None) -> StatusChange | None:

@@ -42,6 +42,18 @@ class StatusChange:
     changed: bool
     #: The row after the update.
     session: WaSession
+    #: A field a page shows (`VISIBLE_FIELDS`) differs from the locked row before the update:
+    #: a second copy of an event already applied (WAHA's webhook and its events socket both
+    #: deliver it, with different ids) changes nothing a page shows, and is not pushed again.
+    visible: bool = False
+
+
+#: The fields of a session row its card shows: a change to any of them is pushed.
+VISIBLE_FIELDS = ("status", "waha_status", "phone", "push_name", "last_error")
+
+
+def visible_fields(row: WaSession) -> tuple:
+    return tuple(getattr(row, f) for f in VISIBLE_FIELDS)
 
 
 @dataclasses.dataclass(frozen=True)
