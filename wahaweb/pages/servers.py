@@ -25,7 +25,7 @@ def _optional_field(form: rx.Var, name: str) -> rx.Var:
 def server_row(s: ServerRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(s.name, weight="medium"), rx.text(s.url, size="1", color_scheme="gray",
-                                                                overflow_wrap="anywhere", min_width="11em"),
+                                                                overflow_wrap="anywhere", min_width="8em"),
                       rx.cond(s.draining, rx.badge(T["servers.draining"], size="1")),
                       rx.cond(s.enabled, rx.fragment(), rx.badge(T["servers.disabled"], size="1", color_scheme="red"))),
         rx.table.cell(s.load),
@@ -36,7 +36,7 @@ def server_row(s: ServerRow) -> rx.Component:
         rx.table.cell(s.tier),
         rx.table.cell(s.engine),
         rx.table.cell(T[s.reachable], rx.cond(s.error != "", rx.text(s.error, size="1", color_scheme="red",
-                                                                    overflow_wrap="anywhere", min_width="10em"))),
+                                                                    overflow_wrap="anywhere", min_width="8em"))),
         rx.table.cell(s.latency),
         rx.table.cell(T[s.events], id="server-events-" + s.id.to_string()),
         # The actions wrap onto more lines rather than push the table past its card (issue 12: cut off).
@@ -53,7 +53,7 @@ def server_row(s: ServerRow) -> rx.Component:
                               on_click=ServersState.open_edit(s.id))),
             rx.cond(s.empty, rx.button(T["servers.remove"], size="1", variant="soft", color_scheme="red",
                                        id="server-remove-" + s.id.to_string(), on_click=ServersState.remove(s.id))),
-            gap="2", wrap="wrap", min_width="9em",
+            gap="2", wrap="wrap",
         )),
         id="server-" + s.id.to_string(),
     )
