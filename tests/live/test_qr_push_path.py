@@ -58,16 +58,17 @@ async def test_a_fetched_qr_is_published_without_reading_its_row_again(make_core
 
 
 async def test_who_gets_the_qr_is_read_while_waha_answers_not_after(make_core, sqlite_url):  # noqa: F811
-    """The pages' listener reads the owner's live sign-ins when the QR fetch begins; the push itself
-    then writes the feed with no query first (failed on old code: a SELECT ... FROM users JOIN
-    auth_token between the QR reaching the cache and the feed write)."""
+    """The pages' listener starts reading the owner's live sign-ins when the QR fetch begins; the push
+    then awaits that read instead of starting one (failed on old code: the owner-only read of the
+    sign-ins began after the QR reached the cache)."""
     core, user, statements, marks = await counted_core(make_core, sqlite_url)
     cookie = (await core.accounts.sign_in("alice@example.com", "correct horse battery")).token
+    order: list[str] = []
     pushed: asyncio.Future = asyncio.get_running_loop().create_future()
 
     class Feed(FakeFeed):
         def _set_qr(self, session_id, card) -> None:
-            marks.setdefault("pushed", len(statements))
+            order.append("pushed")
             super()._set_qr(session_id, card)
             if not pushed.done():
                 pushed.set_result(session_id)
@@ -75,7 +76,48 @@ async def test_who_gets_the_qr_is_read_while_waha_answers_not_after(make_core, s
     app = FakeApp()
     app.feeds[await core.feed_token(hash_token(cookie))] = Feed()
     core.live.notifier.add(make_listener(app, core))
+    sign_ins, store = core.accounts.live_sign_ins, core.live.qr.store
+
+    def read(owner_id, *, with_admins):  # stamps when the read is asked for, not when its task first runs
+        order.append("read owner only" if not with_admins else "read with admins")
+        return sign_ins(owner_id, with_admins=with_admins)
+
+    async def stored(session_id, *args, **kwargs):
+        order.append("stored")
+        return await store(session_id, *args, **kwargs)
+
+    core.accounts.live_sign_ins, core.live.qr.store = read, stored
     row = await core.sessions.create(user)
     assert await asyncio.wait_for(pushed, 30) == row.id  # a hang guard, not a speed bound
-    between = statements[marks["stored"]:marks["pushed"]]
-    assert not [s for s in between if s.startswith("SELECT") and "auth_token" in s], between
+    qr_path = [step for step in order if step != "read with admins"]  # (status pushes read with admins)
+    assert qr_path == ["read owner only", "stored", "pushed"], order
+
+
+async def test_the_qr_fetch_uses_the_row_its_webhook_just_read(make_core, sqlite_url):  # noqa: F811
+    """SCAN_QR_CODE's webhook reads the session row (to map the event), then asks for the QR; the fetch
+    read the same row again before asking WAHA (failed on old code: the QR fetch's task called
+    get_row before WAHA's QR request)."""
+    core, user, statements, marks = await counted_core(make_core, sqlite_url)
+    get_row, fetch = core.sessions.get_row, core.sessions.fetch_qr_with_row
+    fetching: set[asyncio.Task] = set()
+    read_by_fetch: list[str] = []
+    fetched: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    async def row_read(session_id):
+        if asyncio.current_task() in fetching:
+            read_by_fetch.append(session_id)
+        return await get_row(session_id)
+
+    async def fetch_qr(session_id, *args):
+        fetching.add(asyncio.current_task())
+        try:
+            return await fetch(session_id, *args)
+        finally:
+            fetching.discard(asyncio.current_task())
+            if not fetched.done():
+                fetched.set_result(session_id)
+
+    core.sessions.get_row, core.sessions.fetch_qr_with_row = row_read, fetch_qr
+    row = await core.sessions.create(user)
+    assert await asyncio.wait_for(fetched, 30) == row.id  # a hang guard, not a speed bound
+    assert read_by_fetch == []

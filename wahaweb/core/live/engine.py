@@ -128,6 +128,7 @@ class StatusEngine(SocketWatcher):
                           max_rotations=qr_max_rotations)
         #: The row the last QR fetch of each session was made for, and what it fetched (`_publish_qr`).
         self._qr_rows: dict[str, tuple[WaSession, str]] = {}
+        self._qr_hint: dict[str, tuple[float, WaSession]] = {}  # a webhook's row, for its QR fetch
         self.ticks = 0
         self._fast = True
         self._wake = asyncio.Event()
@@ -250,6 +251,7 @@ class StatusEngine(SocketWatcher):
         qr_early = event.status == "SCAN_QR_CODE" and row.status in (st.CREATING, st.STARTING, st.PAIRING)
         generation = self.qr.generation(row.id)
         if qr_early:  # WAHA's QR fetch overlaps the status write and its pushes (it needs no pairing row)
+            self._qr_hint[row.id] = (self.monotonic(), row)  # read a moment ago: the fetch needs no read
             self.qr.request(row.id, row.user_id, rotation=rotation_from_statuses(event.statuses),
                             seen_at=self.clock(), certain=True)
         change = await self.sessions.apply_waha_status(
@@ -366,16 +368,16 @@ class StatusEngine(SocketWatcher):
             self._fast = True
 
     async def _fetch_qr(self, session_id: str) -> QrPicture:
-        row, picture = await self.sessions.fetch_qr_with_row(session_id)
+        at, known = self._qr_hint.pop(session_id, (0.0, None))
+        known = known if self.monotonic() - at < 1.0 else None
+        row, picture = await self.sessions.fetch_qr_with_row(session_id, known)
         self._qr_rows[session_id] = (row, picture.data_url)
         return picture
 
     async def _publish_qr(self, state: QrState) -> None:
-        """A new QR to the pages. The row is the one its fetch read (issue 16: reading it again here
-        put one more query between WAHA's answer and the page). A change this process applied
-        while WAHA answered (left pairing, deleted) moved the cache's generation, and the cache
-        then stores nothing; a change another worker made meanwhile is as late for this push as
-        it was when this was one query later, and its own push removes the QR (`UserFeed._patch`)."""
+        """A new QR to the pages, with the row its fetch used (issue 16: no query here). A change this process
+        applied meanwhile moved the cache's generation (nothing stored); another worker's was as late for
+        this push when this was one query later, and its own push removes the QR (`UserFeed._patch`)."""
         fetched = self._qr_rows.pop(state.session_id, None)
         row = fetched[0] if fetched is not None and fetched[1] == state.data_url else None
         if row is None:  # stored another way (the refresh button)

@@ -186,9 +186,10 @@ class SessionService(SessionProvisioning):
         """System: the current QR for the status engine (no actor, no rate limit)."""
         return (await self.fetch_qr_with_row(session_id))[1]
 
-    async def fetch_qr_with_row(self, session_id: str) -> tuple[WaSession, QrPicture]:
-        """`fetch_qr`, with the row it was fetched for (read just before asking WAHA)."""
-        row = await self.get_row(session_id)
+    async def fetch_qr_with_row(self, session_id: str, known: WaSession | None = None) -> tuple[WaSession, QrPicture]:
+        """`fetch_qr`, with the row it was fetched for: read just before asking WAHA, unless the
+        caller read it a moment ago (`known`: the webhook that announced the QR)."""
+        row = known if known is not None and known.id == session_id else await self.get_row(session_id)
         if row is None:
             raise NotFound()
         return row, await self._qr(row)
