@@ -227,6 +227,7 @@ def test_the_pages_benchmark_runs_on_the_cluster_every_page_gets_every_event(clu
     result = pages.measure(cluster, users=3, pages=2, sessions=2, gap=0.1, timeout=60.0, settle=1.0)
     assert result["pages"] == 6 and result["events"] == 6
     assert result["missed"] == 0 and result["deliveries"] == 12, result
+    assert result["missed_detail"] == [] and result["frames_per_page_event"]["mean"] >= 1
     assert result["rows_connected"] == 6
     assert result["event_to_page"]["n"] == 12 and result["event_to_first_page"]["n"] == 6
     assert result["event_to_row"]["n"] == 6
