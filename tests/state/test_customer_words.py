@@ -153,6 +153,8 @@ async def test_a_failed_create_shows_the_customer_our_words_never_wahas(make_cor
                          and app.got_card(admin_token, row.id, status="failed", last_error=row.last_error))
         for data in app.seen[alice_token]:
             assert_nothing_raw(data)  # every push alice's tabs received
+        # The 'creating' push may land after the failed one; her tabs still end on 'failed'.
+        assert app.feeds[alice_token].by_id[row.id].status == "failed"
 
         page = PlainFeed()  # a page load of alice's: the feed filled once, and the session's timeline
         page._fill(await core.sessions.overview(alice))

@@ -25,6 +25,16 @@ from wahaweb.core.models import WaSession
 from wahaweb.core.sessions.access import Overview
 from wahaweb.core.status import ACTIVE_STATUSES, FAILED
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _microseconds(value: dt.datetime | None) -> int:
+    if value is None:
+        return 0
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return (value - _EPOCH) // dt.timedelta(microseconds=1)  # exact, unlike a float timestamp
+
 
 def _iso(value: dt.datetime | None) -> str:
     return value.isoformat() if value else ""
@@ -50,6 +60,9 @@ class SessionCard:
     connected_at: str = ""
     #: Beside the status, e.g. "server unreachable" (the status is then the last one known).
     note: str = ""
+    #: The row's `updated_at` in microseconds: pushes may land out of order (two background tasks
+    #: announcing one create), and a card never goes back to an older row.
+    row_us: int = 0
 
     @classmethod
     def of(cls, row: WaSession, owner: str = "", note: str = "", *, admin: bool = False) -> SessionCard:
@@ -69,6 +82,7 @@ class SessionCard:
             created_at=_iso(row.created_at),
             changed_at=_iso(row.status_changed_at),
             connected_at=_iso(row.connected_at),
+            row_us=_microseconds(row.updated_at),
         )
 
 
@@ -140,7 +154,11 @@ class UserFeed(rx.SharedState):
         self.by_id = by_id
 
     def _patch(self, card: SessionCard, *, own: bool, admin: bool) -> None:
-        """One session changed: replace (or add) its card; the plan meter follows from the cards."""
+        """One session changed: replace (or add) its card; the plan meter follows from the cards.
+        A push of an older row than the card shown (it lost a race with a newer one) is dropped."""
+        held = self.by_id.get(card.id)
+        if held is not None and card.row_us < held.row_us:
+            return
         if own:
             self.sessions = _upsert(self.sessions, card)
             self.active = sum(1 for c in self.sessions if c.status in ACTIVE_STATUSES)

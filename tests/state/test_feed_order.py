@@ -1,0 +1,51 @@
+"""A feed's cards never go back in time: pushes of one session may land out of order."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.state.test_customer_words import PlainFeed
+from wahaweb.core.models import WaSession
+from wahaweb.state.feed import SessionCard
+
+T0 = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.timezone.utc)
+
+
+def _row(status: str, at: dt.datetime, **fields) -> WaSession:
+    return WaSession(id="session_1", user_id=1, status=status, created_at=T0, updated_at=at,
+                     status_changed_at=at, **fields)
+
+
+def _feed() -> PlainFeed:
+    feed = PlainFeed()
+    feed.sessions, feed.all_sessions, feed.by_id = [], [], {}
+    return feed
+
+
+def test_a_late_push_of_an_older_row_never_overwrites_a_newer_card():
+    """A create WAHA refused at once: 'creating' and 'failed' are announced by two tasks and may
+    land in either order (seen under load); the page must end on 'failed' either way."""
+    creating = _row("creating", T0)
+    failed = _row("failed", T0 + dt.timedelta(microseconds=1), last_error_code="waha_refused")
+    for order in ((creating, failed), (failed, creating)):
+        feed = _feed()
+        for row in order:
+            feed._patch(SessionCard.of(row), own=True, admin=False)
+        assert [(c.status, c.error_code) for c in feed.sessions] == [("failed", "waha_refused")], order
+        assert feed.active == 0
+
+
+def test_a_push_of_the_same_row_still_applies():
+    """The 'server unreachable' note changes the card without writing the row: same time, applied."""
+    row = _row("pairing", T0)
+    feed = _feed()
+    feed._patch(SessionCard.of(row), own=True, admin=False)
+    feed._patch(SessionCard.of(row, note="server unreachable"), own=True, admin=False)
+    assert [(c.status, c.note) for c in feed.sessions] == [("pairing", "server unreachable")]
+
+
+def test_naive_and_aware_times_of_one_instant_agree():
+    """SQLite hands back naive UTC; a row fresh from a write may be aware."""
+    naive = SessionCard.of(_row("pairing", T0.replace(tzinfo=None)))
+    aware = SessionCard.of(_row("pairing", T0))
+    assert naive.row_us == aware.row_us > 0
