@@ -331,13 +331,14 @@ def verdict(r: dict[str, Any]) -> list[str]:
         f"{frames.get('mean', 0):.2f} ({frames.get('twice', 0)} page-events got it more than once; before "
         f"15646e8 the webhook's and the events socket's copies of one event were both pushed: 1.66).")
     lines.append(
-        "Six runs on 2026-11-29 (load average 5-13, two `make test` runs beside each): event -> page p50 "
-        "140-450 ms, p95 390-2603 ms, above the target in every run; the spread follows the machine's load. "
+        "Eight runs on 2026-11-29 (load average 5-13, two `make test` runs beside each; the last five after "
+        "15646e8): event -> page p50 80-450 ms, p95 141-2603 ms; p95 under 150 ms in one run only (09:56 UTC, "
+        "load average 5.5 -> 5.8: p50 80 / p95 141 / max 178 ms): the spread follows the machine's load. "
         "Missed pages are recorded with their worker, whether Reflex still held the page's socket record and "
         "whether a feed listed the page (`missed_detail` in docs/benchmarks.scale.json). Two earlier runs on "
         "2026-11-29 missed 2 and 8 of 200 deliveries: 1 and 4 pages (3 of the 4 on one worker) got none of "
-        "their customer's events while their sockets stayed connected; not explained yet (those runs did not "
-        "record the socket record and feed listing yet).")
+        "their customer's events while their sockets stayed connected; not explained yet (the five runs since, "
+        "which record both, missed none).")
     return [part for line in lines for part in (line, "")][:-1]
 
 
