@@ -156,7 +156,7 @@ async def measure_qr_state(ctx: BenchContext) -> ScenarioResult:
                f"wahaweb's own webhook route (wahaweb.api.webhook) served by uvicorn at {public_url} "
                "(public_url), so WAHA's session.status webhooks arrive over HTTP as in production.",
                "Clock from sessions.create() until a listener on the engine's notifier (what the session "
-               "page's state subscribes through) receives LiveChange kind=qr with the data URL for that "
+               "page's state subscribes through) receives PageUpdate kind=qr with the data URL for that "
                f"session. The pairing status that triggered the QR fetch came from: {by_source} (runs).",
                "Hops (table): per run, times stamped in this process by wrapping the engine's apply_event (webhook "
                "receipt), SessionService.apply_waha_status (the DB write), the WAHA client's get_qr_raw (the "

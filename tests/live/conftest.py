@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 from wahaweb.api import webhook as webhook_route
 from wahaweb.core.clock import utcnow
 from wahaweb.core.container import Core
-from wahaweb.core.live import LiveChange, StatusEngine
+from wahaweb.core.live import PageUpdate, StatusEngine
 from wahaweb.core.models import User
 from wahaweb.core.ratelimit import RateLimits
 from wahaweb.settings import Settings
@@ -64,9 +64,9 @@ class Recorder:
     """A listener ("a tab") that records what it is told."""
 
     def __init__(self) -> None:
-        self.changes: list[LiveChange] = []
+        self.changes: list[PageUpdate] = []
 
-    async def __call__(self, change: LiveChange) -> None:
+    async def __call__(self, change: PageUpdate) -> None:
         self.changes.append(change)
 
     def statuses(self, session_id: str | None = None) -> list[str]:

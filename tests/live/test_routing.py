@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from wahaweb.core.live import LiveChange, QrState, audience
+from wahaweb.core.live import CurrentQr, PageUpdate, audience
 
 from .conftest import Recorder
 
 
-def _change(kind: str = "status", user_id: int = 2, notify_admins: bool = True) -> LiveChange:
+def _change(kind: str = "status", user_id: int = 2, notify_admins: bool = True) -> PageUpdate:
     qr = None
     if kind == "qr":
         now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-        qr = QrState("s", user_id, "data:image/png;base64,AA", 1, 6, now, now + dt.timedelta(seconds=60))
-    return LiveChange(kind=kind, session_id="s", user_id=user_id, status="pairing", qr=qr,
+        qr = CurrentQr("s", user_id, "data:image/png;base64,AA", 1, 6, now, now + dt.timedelta(seconds=60))
+    return PageUpdate(kind=kind, session_id="s", user_id=user_id, status="pairing", qr=qr,
                       notify_admins=notify_admins if kind == "status" else False)
 
 
@@ -37,7 +37,7 @@ class TabsByUser:
         if admin:
             self.admins.add(user_id)
 
-    async def __call__(self, change: LiveChange) -> None:
+    async def __call__(self, change: PageUpdate) -> None:
         for user_id in audience(change, self.admins):
             for tab in self.tabs.get(user_id, []):
                 await tab(change)

@@ -237,7 +237,7 @@ async def test_the_admin_sees_each_servers_event_source(make_env):
     admin = await env.admin()
 
     async def shown() -> str | None:
-        [view] = [v for v in await env.core.server_admin.list(admin) if v.name == "default"]
+        [view] = [v for v in await env.core.server_admin.views(admin) if v.name == "default"]
         return view.event_source
 
     await until(lambda: sock.up)
@@ -271,5 +271,5 @@ async def test_a_refused_key_is_shown_to_the_admin(make_env):
     env, sock, gate, ticker = await _socket_env(make_env, sim=sim)
     await until(lambda: sock.refused)
     await env.engine.tick()
-    [view] = [v for v in await env.core.server_admin.list(await env.admin()) if v.name == "default"]
+    [view] = [v for v in await env.core.server_admin.views(await env.admin()) if v.name == "default"]
     assert view.event_source == "key refused"

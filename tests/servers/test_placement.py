@@ -120,7 +120,7 @@ async def test_core_2024_server_takes_one_session_named_default(make_farm):
     farm = await make_farm([("a", 5), ("old", 5)], profiles={"old": "core-2024.10"})
     old = await farm.core.servers.get(farm.ids["old"])
     assert (old.tier, old.version) == ("CORE", "2024.10.8")
-    view = next(v for v in await farm.core.server_admin.list(farm.admin) if v.name == "old")
+    view = next(v for v in await farm.core.server_admin.views(farm.admin) if v.name == "old")
     assert view.load == "0 / 1"
     await farm.core.server_admin.set_draining(farm.admin, farm.ids["default"], True)
     row = await farm.core.sessions.create(await farm.user("one@example.com"))
@@ -156,7 +156,7 @@ async def test_removal_refused_while_sessions_remain(make_farm):
     owner = await farm.core.accounts.get_user(row.user_id)
     await farm.core.sessions.delete(owner, row.id)
     await farm.core.server_admin.remove(farm.admin, farm.ids["c"])
-    assert [v.name for v in await farm.core.server_admin.list(farm.admin)] == ["default", "b"]
+    assert [v.name for v in await farm.core.server_admin.views(farm.admin)] == ["default", "b"]
     actions = [e.action for e in await farm.core.admin.recent_audit(farm.admin, limit=50)]
     assert actions.count("server_remove") == 2 and "server_add" in actions
 

@@ -84,7 +84,7 @@ async def test_no_view_or_log_line_carries_a_server_key(tmp_path, caplog):
         tested = await core.server_admin.test_connection(admin, "http://second.test", "second-secret-key")
         assert tested.ok and tested.version
         await core.server_admin.add(admin, "second", "http://second.test", "second-secret-key", 10)
-        views = await core.server_admin.list(admin)
+        views = await core.server_admin.views(admin)
         assert [v.reachable for v in views] == [True, True]
         text = repr([dataclasses.asdict(v) for v in views]) + repr(tested)
         text += " ".join(e.detail or "" for e in await core.admin.recent_audit(admin, limit=50))

@@ -11,8 +11,8 @@ import datetime as dt
 
 from tests.core.conftest import clock, embedded_settings, make_core, register, sqlite_url  # noqa: F401
 from wahaweb.core.accounts import hash_token
-from wahaweb.core.live import LiveChange
-from wahaweb.core.live.notify import QrState
+from wahaweb.core.live import PageUpdate
+from wahaweb.core.live.notify import CurrentQr
 from wahaweb.core.models import WaSession
 from wahaweb.state.feed import UserFeed
 from wahaweb.state.live import make_listener
@@ -68,9 +68,9 @@ class FakeApp:
             self.held.discard(token.ident)
 
 
-def _qr(session_id: str, user_id: int) -> QrState:
+def _qr(session_id: str, user_id: int) -> CurrentQr:
     now = dt.datetime.now(dt.timezone.utc)
-    return QrState(session_id=session_id, user_id=user_id, data_url="data:image/png;base64,AAAA", rotation=1,
+    return CurrentQr(session_id=session_id, user_id=user_id, data_url="data:image/png;base64,AAAA", rotation=1,
                    max_rotations=6, fetched_at=now, expires_at=now + dt.timedelta(seconds=60))
 
 
@@ -86,17 +86,17 @@ async def test_qr_goes_to_its_owner_only_and_never_to_a_disabled_account(make_co
     admin_token = await core.feed_token(hash_token(admin_cookie))
     assert alice_token != f"user{alice.id}" and len(alice_token) > 40  # not guessable
 
-    await listener(LiveChange(kind="qr", session_id="s1", user_id=alice.id, status="pairing",
+    await listener(PageUpdate(kind="qr", session_id="s1", user_id=alice.id, status="pairing",
                               qr=_qr("s1", alice.id), notify_admins=False))
     assert set(app.feeds) == {alice_token}  # the owner only; admins never get QR codes
     assert "s1" in app.feeds[alice_token].qr
 
     await core.admin.set_active(admin, alice.id, False)
     app.feeds.clear()
-    await listener(LiveChange(kind="qr", session_id="s1", user_id=alice.id, status="pairing",
+    await listener(PageUpdate(kind="qr", session_id="s1", user_id=alice.id, status="pairing",
                               qr=_qr("s1", alice.id), notify_admins=False))
     row = WaSession(id="s1", user_id=alice.id, status="connected")
-    await listener(LiveChange(kind="status", session_id="s1", user_id=alice.id, status="connected", changed=True,
+    await listener(PageUpdate(kind="status", session_id="s1", user_id=alice.id, status="connected", changed=True,
                               session=row))
     assert alice_token not in app.feeds  # a disabled account's tabs get nothing at all
     # The admin still sees the change: one card patched, with its owner's e-mail, no reload.
@@ -121,7 +121,7 @@ async def test_a_signed_out_browser_gets_no_more_pushes(make_core, sqlite_url): 
     app = FakeApp()
     listener = make_listener(app, core)
     await core.accounts.sign_out(laptop)
-    await listener(LiveChange(kind="qr", session_id="s1", user_id=alice.id, status="pairing",
+    await listener(PageUpdate(kind="qr", session_id="s1", user_id=alice.id, status="pairing",
                               qr=_qr("s1", alice.id), notify_admins=False))
     assert set(app.feeds) == {await core.feed_token(hash_token(phone))}
 
@@ -146,7 +146,7 @@ async def test_no_database_read_while_a_feed_is_locked(make_core, sqlite_url):  
 
     core.audit.for_session = spy
     row = WaSession(id="s1", user_id=alice.id, status="pairing")
-    await listener(LiveChange(kind="status", session_id="s1", user_id=alice.id, status="pairing", changed=True,
+    await listener(PageUpdate(kind="status", session_id="s1", user_id=alice.id, status="pairing", changed=True,
                               session=row))
     assert app.feeds[token].patched == [("s1", "pairing", "", True, False)]
     assert read_while_held == [False]  # the timeline was read, with no lock held

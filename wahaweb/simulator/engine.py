@@ -62,7 +62,7 @@ class SessionEngine:
         """Every timer waits through this, so a test can drive time instead of waiting it out."""
 
     # ----------------------------------------------------------------- lookups
-    def list(self, include_stopped: bool) -> list[SimSession]:
+    def listed(self, include_stopped: bool) -> list[SimSession]:
         return [s for s in self.sessions.values() if include_stopped or s.running]
 
     def get(self, name: str) -> SimSession:
@@ -91,12 +91,12 @@ class SessionEngine:
         if self.config.behaviour.lists_default_from_boot:
             items = [
                 {"name": s.name, "status": s.status.value, "config": s.config, "me": s.me}
-                for s in self.list(include_stopped)
+                for s in self.listed(include_stopped)
             ]
             if include_stopped and CORE_SESSION_NAME not in self.sessions:
                 items.insert(0, {"name": CORE_SESSION_NAME, "status": "STOPPED", "config": None, "me": None})
             return items
-        return [s.list_item() for s in self.list(include_stopped)]
+        return [s.list_item() for s in self.listed(include_stopped)]
 
     # -------------------------------------------------------------- lifecycle
     def create(self, name: str | None, config: dict[str, Any] | None, start: bool) -> SimSession:

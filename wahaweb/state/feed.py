@@ -20,7 +20,7 @@ import reflex as rx
 from wahaweb.core.container import Core
 from wahaweb.core.failures import GENERIC as GENERIC_FAILURE
 from wahaweb.core.failures import public_detail
-from wahaweb.core.live import QrState
+from wahaweb.core.live import CurrentQr
 from wahaweb.core.models import WaSession
 from wahaweb.core.sessions.access import Overview
 from wahaweb.core.status import ACTIVE_STATUSES, FAILED
@@ -87,7 +87,7 @@ class SessionCard:
 
 
 @dataclasses.dataclass
-class QrCard:
+class QrView:
     """The current QR of a pairing session, pushed once per rotation."""
 
     data_url: str = ""
@@ -96,8 +96,8 @@ class QrCard:
     expires_at_ms: int = 0
 
 
-def qr_card(qr: QrState) -> QrCard:
-    return QrCard(data_url=qr.data_url, rotation=qr.rotation, max_rotations=qr.max_rotations,
+def qr_view(qr: CurrentQr) -> QrView:
+    return QrView(data_url=qr.data_url, rotation=qr.rotation, max_rotations=qr.max_rotations,
                   expires_at_ms=qr.expires_at_ms)
 
 
@@ -121,7 +121,7 @@ class UserFeed(rx.SharedState):
     all_sessions: list[SessionCard] = []
     #: Sessions this user may open (own; admins: all), by id.
     by_id: dict[str, SessionCard] = {}
-    qr: dict[str, QrCard] = {}
+    qr: dict[str, QrView] = {}
     #: Recent audit events of the sessions whose page is open somewhere, kept live.
     timelines: dict[str, list[TimelineItem]] = {}
     active: int = 0
@@ -178,7 +178,7 @@ class UserFeed(rx.SharedState):
         self.qr = {k: v for k, v in self.qr.items() if k != session_id}
         self.timelines = {k: v for k, v in self.timelines.items() if k != session_id}
 
-    def _set_qr(self, session_id: str, card: QrCard) -> None:
+    def _set_qr(self, session_id: str, card: QrView) -> None:
         self.qr = {**self.qr, session_id: card}
 
     async def _load_timeline(self, core: Core, session_id: str, *, admin: bool = False) -> None:

@@ -24,11 +24,11 @@ from reflex_base.registry import RegistrationContext
 
 from wahaweb.composition import EmbeddedWaha, create_core
 from wahaweb.core.container import Core
-from wahaweb.core.live import LiveChange
+from wahaweb.core.live import PageUpdate
 from wahaweb.core.live.notify import QR, REMOVED
 from wahaweb.settings import get_settings
 from wahaweb.state.context import api_app
-from wahaweb.state.feed import SessionCard, UserFeed, qr_card, timeline_items
+from wahaweb.state.feed import SessionCard, UserFeed, qr_view, timeline_items
 from wahaweb.state.hop_trace import install as install_hop_trace
 from wahaweb.state.hop_trace import trace_path
 from wahaweb.state.open_pages import start_sampling
@@ -64,7 +64,7 @@ def make_listener(app: rx.App, core: Core):
         early[session_id] = (time.monotonic(), asyncio.ensure_future(
             core.accounts.live_sign_ins(user_id, with_admins=False)))
 
-    async def qr_recipients(change: LiveChange) -> list[tuple[int, bool, str]]:
+    async def qr_recipients(change: PageUpdate) -> list[tuple[int, bool, str]]:
         """The owner's live sign-ins, as read when this QR's fetch began (at most `EARLY_FOR` ago: a
         revocation since then misses this one push, as one committed during the push always could),
         else read now."""
@@ -80,15 +80,15 @@ def make_listener(app: rx.App, core: Core):
 
     core.live.qr.on_fetch.append(qr_fetch_started)
 
-    async def push_qr(change: LiveChange, recipients) -> None:
+    async def push_qr(change: PageUpdate, recipients) -> None:
         if change.qr is None:
             return
-        card = qr_card(change.qr)
+        card = qr_view(change.qr)
         for token_hash in [h for user_id, _, h in recipients if user_id == change.user_id]:
             async with feed_of(await core.feed_token(token_hash)) as root:
                 (await root.get_state(UserFeed))._set_qr(change.session_id, card)
 
-    async def push_status(change: LiveChange, user_id: int, is_admin: bool, token_hash: str,
+    async def push_status(change: PageUpdate, user_id: int, is_admin: bool, token_hash: str,
                           owner_email: str) -> None:
         own = user_id == change.user_id
         token = await core.feed_token(token_hash)
@@ -107,7 +107,7 @@ def make_listener(app: rx.App, core: Core):
             async with feed_of(token) as root:
                 (await root.get_state(UserFeed))._set_timeline(change.session_id, items)
 
-    async def on_change(change: LiveChange) -> None:
+    async def on_change(change: PageUpdate) -> None:
         if change.kind == QR:
             await push_qr(change, await qr_recipients(change))
             return

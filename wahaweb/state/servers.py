@@ -70,7 +70,7 @@ async def server_rows(core: Core, user: User, base_url: str) -> list[ServerRow]:
     admin = core.server_admin
     targets = await admin.webhook_targets(user, base_url)
     rows = []
-    for view in await admin.list(user):
+    for view in await admin.views(user):
         row = _row(view)
         target = targets.get(view.id)
         if target is not None:

@@ -16,7 +16,7 @@ from wahaweb.core.models import User
 from wahaweb.i18n import error_text
 from wahaweb.state.auth import AuthState
 from wahaweb.state.context import app_core
-from wahaweb.state.feed import UserFeed, qr_card
+from wahaweb.state.feed import UserFeed, qr_view
 from wahaweb.state.guard import guarded
 
 #: Actions that ask for confirmation first; the dialog's wording is `confirm.<action>.title/text`
@@ -50,7 +50,7 @@ class SessionPageState(AuthState):
         await feed._load_timeline(core, row.id, admin=user.is_admin)
         qr = core.live.current_qr(row.id) if row.status == "pairing" else None
         if qr is not None:
-            feed._set_qr(row.id, qr_card(qr))
+            feed._set_qr(row.id, qr_view(qr))
 
     # ------------------------------------------------------------ dialog
     @rx.event

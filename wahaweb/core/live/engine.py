@@ -39,7 +39,7 @@ from wahaweb.core.clock import Clock
 from wahaweb.core.constants import META_SESSION_ID
 from wahaweb.core.errors import NotFound
 from wahaweb.core.live.lease import WatcherLease, make_lease, server_key
-from wahaweb.core.live.notify import QR, REMOVED, STATUS, LiveChange, Notifier, QrState
+from wahaweb.core.live.notify import QR, REMOVED, STATUS, CurrentQr, Notifier, PageUpdate
 from wahaweb.core.live.qr import (
     WAHA_QR_LIFETIMES,
     WAHA_QR_MAX_ROTATIONS,
@@ -55,7 +55,7 @@ from wahaweb.core.qr_svg import QrPicture
 if TYPE_CHECKING:  # pragma: no cover
     from wahaweb.core.container import Core
     from wahaweb.core.servers import ServerRegistry
-    from wahaweb.core.sessions import SessionService, StatusChange
+    from wahaweb.core.sessions import AppliedStatus, SessionService
 
 logger = logging.getLogger("wahaweb.core.live")
 
@@ -234,7 +234,7 @@ class StatusEngine(SocketWatcher):
             await self.registry.mark_reachable(server.server_id, reachable, server.last_error)
         detail = None if reachable else SERVER_UNREACHABLE
         for row in await server.rows(self.sessions):
-            await self.notifier.publish(LiveChange(
+            await self.notifier.publish(PageUpdate(
                 kind=STATUS, session_id=row.id, user_id=row.user_id, status=row.status, old_status=row.status,
                 waha_status=row.waha_status, session=row, source="server", detail=detail, at=self.clock()))
 
@@ -279,11 +279,11 @@ class StatusEngine(SocketWatcher):
         return "applied"
 
     # ==================================================================== QR
-    def current_qr(self, session_id: str) -> QrState | None:
+    def current_qr(self, session_id: str) -> CurrentQr | None:
         """The cached QR of a pairing session (no WAHA call)."""
         return self.qr.get(session_id)
 
-    async def qr_for(self, session_id: str) -> QrState | None:
+    async def qr_for(self, session_id: str) -> CurrentQr | None:
         """For a page that opens: the cached QR, or one fetch (shared with any in flight) if pairing."""
         state = self.qr.get(session_id)
         if state is not None:
@@ -299,7 +299,7 @@ class StatusEngine(SocketWatcher):
         await self.qr.wait(session_id)
         return self.qr.get(session_id)
 
-    async def manual_refresh(self, user: User | None, session_id: str) -> QrState:
+    async def manual_refresh(self, user: User | None, session_id: str) -> CurrentQr:
         """The page's "refresh QR" button: rate-limited (QR, 10/min), owner or admin only.
 
         Raises what `SessionService.qr` raises (RateLimited, NotFound, InvalidState, WahaProblem).
@@ -314,7 +314,7 @@ class StatusEngine(SocketWatcher):
         return state
 
     async def announce_row(self, row: WaSession, *, source: str = "action", old_status: str | None = None,
-                           detail: str | None = None) -> LiveChange:
+                           detail: str | None = None) -> PageUpdate:
         """Push a row the session service wrote (a user action, a create) through the one channel.
 
         User actions write the row themselves; the WAHA event for the same change then
@@ -322,7 +322,7 @@ class StatusEngine(SocketWatcher):
         so it notifies nobody. This reaches the owner's other tabs and the admins, and keeps
         the QR cache in step (a first QR is fetched once the session is pairing).
         """
-        live = LiveChange(kind=STATUS, session_id=row.id, user_id=row.user_id, status=row.status,
+        live = PageUpdate(kind=STATUS, session_id=row.id, user_id=row.user_id, status=row.status,
                           old_status=old_status, waha_status=row.waha_status,
                           changed=old_status is not None and old_status != row.status, session=row, source=source,
                           detail=detail or (row.last_error if row.status == st.FAILED else None), at=self.clock())
@@ -338,7 +338,7 @@ class StatusEngine(SocketWatcher):
     async def announce_removed(self, row: WaSession) -> None:
         """A deleted session: every page drops its card (no reload)."""
         self.qr.forget(row.id)
-        await self.notifier.publish(LiveChange(kind=REMOVED, session_id=row.id, user_id=row.user_id,
+        await self.notifier.publish(PageUpdate(kind=REMOVED, session_id=row.id, user_id=row.user_id,
                                                status=row.status, source="delete", at=self.clock()))
 
     async def drain(self) -> None:
@@ -346,15 +346,15 @@ class StatusEngine(SocketWatcher):
         await self.qr.drain()
 
     # ============================================================= internals
-    def _status_live(self, change: StatusChange, source: str, detail: str | None = None) -> LiveChange:
+    def _status_live(self, change: AppliedStatus, source: str, detail: str | None = None) -> PageUpdate:
         row = change.session
         if detail is None and change.new_status == st.FAILED:
             detail = row.last_error
-        return LiveChange(kind=STATUS, session_id=change.session_id, user_id=change.user_id,
+        return PageUpdate(kind=STATUS, session_id=change.session_id, user_id=change.user_id,
                           status=change.new_status, old_status=change.old_status, waha_status=change.waha_status,
                           changed=change.changed, session=row, source=source, detail=detail, at=self.clock())
 
-    async def _after_status(self, live: LiveChange, *, first_qr: bool = False) -> None:
+    async def _after_status(self, live: PageUpdate, *, first_qr: bool = False) -> None:
         """Notify a status change found by the watcher, and keep the QR cache in step."""
         await self.notifier.publish(live)
         if live.status == st.PAIRING:
@@ -374,7 +374,7 @@ class StatusEngine(SocketWatcher):
         self._qr_rows[session_id] = (row, picture.data_url)
         return picture
 
-    async def _publish_qr(self, state: QrState) -> None:
+    async def _publish_qr(self, state: CurrentQr) -> None:
         """A new QR to the pages, with the row its fetch used (issue 16: no query here). A change this process
         applied meanwhile moved the cache's generation (nothing stored); another worker's was as late for
         this push when this was one query later, and its own push removes the QR (`UserFeed._patch`)."""
@@ -385,7 +385,7 @@ class StatusEngine(SocketWatcher):
         if row is None or row.status not in FAST_STATUSES:
             self.qr.forget(state.session_id)
             return
-        await self.notifier.publish(LiveChange(
+        await self.notifier.publish(PageUpdate(
             kind=QR, session_id=state.session_id, user_id=state.user_id, status=row.status,
             waha_status=row.waha_status, qr=state, source="qr", notify_admins=False, at=self.clock(),
         ))

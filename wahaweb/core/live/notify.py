@@ -5,7 +5,7 @@ The Reflex layer registers ONE async callback per backend process
 new QR code, whatever their source (a WAHA webhook, the watcher, a manual QR
 refresh). A callback's failure or slowness is logged and never breaks the engine.
 
-Routing is by user id: a `LiveChange` names the owner of the session
+Routing is by user id: a `PageUpdate` names the owner of the session
 (`user_id`) and says whether admins watching `/admin` should also hear about it
 (`notify_admins`). `audience()` is the one routing rule; the state layer applies it to
 per-user subscribers (one per open tab, or one per user's shared state).
@@ -31,7 +31,7 @@ REMOVED: Literal["removed"] = "removed"
 
 
 @dataclasses.dataclass(frozen=True)
-class QrState:
+class CurrentQr:
     """The current QR code of a pairing session, as cached server-side."""
 
     session_id: str
@@ -53,7 +53,7 @@ class QrState:
 
 
 @dataclasses.dataclass(frozen=True)
-class LiveChange:
+class PageUpdate:
     """One thing a page should show now: a session's new status, or its new QR code."""
 
     #: "status" (the row changed: status, phone, error...) or "qr" (a new QR for a pairing session).
@@ -72,7 +72,7 @@ class LiveChange:
     #: The row after the change (None for QR changes).
     session: WaSession | None = None
     #: The new QR (kind == "qr" only).
-    qr: QrState | None = None
+    qr: CurrentQr | None = None
     #: Where it came from: webhook, watcher, auto_restart, qr, manual_qr.
     source: str = "watcher"
     #: Admins on /admin should be told too (status changes: yes; QR codes: never).
@@ -83,7 +83,7 @@ class LiveChange:
     at: dt.datetime | None = None
 
 
-def audience(change: LiveChange, admin_ids: Iterable[int] = ()) -> set[int]:
+def audience(change: PageUpdate, admin_ids: Iterable[int] = ()) -> set[int]:
     """The user ids whose pages must receive `change`: the owner, plus admins when allowed."""
     users = {change.user_id}
     if change.notify_admins and change.kind == STATUS:
@@ -91,11 +91,11 @@ def audience(change: LiveChange, admin_ids: Iterable[int] = ()) -> set[int]:
     return users
 
 
-Listener = Callable[[LiveChange], Awaitable[None]]
+Listener = Callable[[PageUpdate], Awaitable[None]]
 
 
 class Notifier:
-    """A tiny registry of async listeners, called for every LiveChange."""
+    """A tiny registry of async listeners, called for every PageUpdate."""
 
     def __init__(self, *, timeout: float = 5.0) -> None:
         #: A listener slower than this is abandoned for that change (and logged).
@@ -117,7 +117,7 @@ class Notifier:
     def __len__(self) -> int:
         return len(self._listeners)
 
-    async def publish(self, change: LiveChange) -> None:
+    async def publish(self, change: PageUpdate) -> None:
         """Call every listener (concurrently); errors and timeouts are logged, never raised."""
         self.published += 1
         listeners = list(self._listeners)
@@ -128,7 +128,7 @@ class Notifier:
             return
         await asyncio.gather(*(self._call(listener, change) for listener in listeners))
 
-    async def _call(self, listener: Listener, change: LiveChange) -> None:
+    async def _call(self, listener: Listener, change: PageUpdate) -> None:
         try:
             await asyncio.wait_for(listener(change), self.timeout)
         except asyncio.CancelledError:

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from wahaweb.core.clock import Clock, utcnow
 from wahaweb.core.errors import InvalidState, NotFound
-from wahaweb.core.live.notify import QrState
+from wahaweb.core.live.notify import CurrentQr
 from wahaweb.core.qr_svg import QrPicture
 
 logger = logging.getLogger("wahaweb.core.live")
@@ -30,7 +30,7 @@ WAHA_QR_LIFETIMES: tuple[float, float] = (60.0, 20.0)
 WAHA_QR_MAX_ROTATIONS = 6
 
 Fetch = Callable[[str], Awaitable[QrPicture]]
-OnNew = Callable[[QrState], Awaitable[None]]
+OnNew = Callable[[CurrentQr], Awaitable[None]]
 
 
 def rotation_from_statuses(statuses: Sequence[object] | None) -> int | None:
@@ -63,7 +63,7 @@ class QrCache:
         self.clock = clock
         self.first_lifetime, self.next_lifetime = float(lifetimes[0]), float(lifetimes[1])
         self.max_rotations = max_rotations
-        self._entries: dict[str, QrState] = {}
+        self._entries: dict[str, CurrentQr] = {}
         #: When the polling fallback should look again (expiry + a grace, or sooner if unsure).
         self._check_at: dict[str, dt.datetime] = {}
         self._pending: dict[str, _Request] = {}
@@ -76,7 +76,7 @@ class QrCache:
         self.on_fetch: list[Callable[[str, int], None]] = []
 
     # ------------------------------------------------------------ reading
-    def get(self, session_id: str) -> QrState | None:
+    def get(self, session_id: str) -> CurrentQr | None:
         return self._entries.get(session_id)
 
     def lifetime(self, rotation: int) -> float:
@@ -131,7 +131,7 @@ class QrCache:
         self._generation[session_id] = self._generation.get(session_id, 0) + 1
 
     async def store(self, session_id: str, user_id: int, image: QrPicture, *, rotation: int | None = None,
-                    seen_at: dt.datetime | None = None, certain: bool = False) -> QrState | None:
+                    seen_at: dt.datetime | None = None, certain: bool = False) -> CurrentQr | None:
         """Record a fetched QR; returns the new state, or None when it is the one already cached."""
         now = self.clock()
         prev = self._entries.get(session_id)
@@ -144,7 +144,7 @@ class QrCache:
         rotation = max(1, min(rotation, self.max_rotations))
         issued = min(seen_at, now) if seen_at is not None else now
         lifetime = self.lifetime(rotation)
-        state = QrState(session_id=session_id, user_id=user_id, data_url=image.data_url, rotation=rotation,
+        state = CurrentQr(session_id=session_id, user_id=user_id, data_url=image.data_url, rotation=rotation,
                         max_rotations=self.max_rotations, fetched_at=now,
                         expires_at=issued + dt.timedelta(seconds=lifetime))
         self._entries[session_id] = state

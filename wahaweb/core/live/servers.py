@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from wahaweb.core.live.lease import WatcherLease, server_key
-from wahaweb.core.live.notify import LiveChange
+from wahaweb.core.live.notify import PageUpdate
 from wahaweb.core.models import WaSession
 from wahaweb.core.telemetry import server_label
 from wahaweb.waha import WahaClient
@@ -71,7 +71,7 @@ class TickReport:
     down: list[str] = dataclasses.field(default_factory=list)
     #: Held, events socket up, not listed this tick (the poll slows down while events flow).
     quiet: list[str] = dataclasses.field(default_factory=list)
-    changes: list[LiveChange] = dataclasses.field(default_factory=list)
+    changes: list[PageUpdate] = dataclasses.field(default_factory=list)
     fast: bool = False
 
 

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from wahaweb.core import status as st
-from wahaweb.core.live.notify import LiveChange
+from wahaweb.core.live.notify import PageUpdate
 from wahaweb.core.live.servers import TickReport, WatchedServer
 from wahaweb.core.live.watcher import Watcher
 from wahaweb.core.live.webhook import SESSION_STATUS, BadEnvelope, WebhookEvent, parse_envelope
@@ -245,7 +245,7 @@ class SocketWatcher(Watcher):
         await self._record_sources()
         return report
 
-    async def _tick_server(self, server: WatchedServer, report: TickReport) -> tuple[list[LiveChange], bool]:
+    async def _tick_server(self, server: WatchedServer, report: TickReport) -> tuple[list[PageUpdate], bool]:
         sock = self.sockets.get(server.key)
         if sock is not None and sock.up and self.monotonic() - server.polled_at < self.socket_poll_every:
             report.quiet.append(server.key)

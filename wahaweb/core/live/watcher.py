@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from wahaweb.core import status as st
 from wahaweb.core.clock import Clock
 from wahaweb.core.failures import LOGGED_OUT_REASON, MISSING_REASON, QR_EXHAUSTED_REASON, STUCK, STUCK_REASON
-from wahaweb.core.live.notify import LiveChange, Notifier
+from wahaweb.core.live.notify import Notifier, PageUpdate
 from wahaweb.core.live.qr import (
     QrCache,
 )
@@ -31,7 +31,7 @@ from wahaweb.waha.errors import WahaError
 from wahaweb.waha.models import SessionInfo
 
 if TYPE_CHECKING:  # pragma: no cover
-    from wahaweb.core.sessions import SessionService, StatusChange
+    from wahaweb.core.sessions import AppliedStatus, SessionService
 
 logger = logging.getLogger("wahaweb.core.live")
 
@@ -66,7 +66,7 @@ class Watcher:
     _task: asyncio.Task | None
     _last_renew: float
 
-    def _status_live(self, change: StatusChange, source: str, detail: str | None = None) -> LiveChange:
+    def _status_live(self, change: AppliedStatus, source: str, detail: str | None = None) -> PageUpdate:
         raise NotImplementedError
 
     async def _refresh_servers(self) -> None:
@@ -75,7 +75,7 @@ class Watcher:
     async def _server_health(self, server: WatchedServer, reachable: bool) -> None:
         """A server went down or came back (StatusEngine records and announces it)."""
 
-    async def _after_status(self, live: LiveChange, *, first_qr: bool = False) -> None:
+    async def _after_status(self, live: PageUpdate, *, first_qr: bool = False) -> None:
         raise NotImplementedError
 
     # ============================================================== the loop
@@ -225,7 +225,7 @@ class Watcher:
         report.fast = self._fast
         return report
 
-    async def _tick_server(self, server: WatchedServer, report: TickReport) -> tuple[list[LiveChange], bool]:
+    async def _tick_server(self, server: WatchedServer, report: TickReport) -> tuple[list[PageUpdate], bool]:
         observed_at = self.clock()
         try:
             server.polls += 1
@@ -247,7 +247,7 @@ class Watcher:
         by_name = {info.name: info for info in infos}  # WAHA's names: our rows' `name_on_waha`
         rows = await server.rows(self.sessions)  # one query per server per tick, whatever the tabs
         live_ids = {row.id for row in rows}
-        changes: list[LiveChange] = []
+        changes: list[PageUpdate] = []
         statuses: dict[str, str] = {}
         for row in rows:
             try:
@@ -279,7 +279,7 @@ class Watcher:
         return changes, any(status in FAST_STATUSES for status in statuses.values())
 
     async def _reconcile(self, server: WatchedServer, row: WaSession, info: SessionInfo | None,
-                         observed_at: dt.datetime) -> list[LiveChange]:
+                         observed_at: dt.datetime) -> list[PageUpdate]:
         if row.status == st.CREATING:
             return []  # WAHA may not have it yet: the create flow (or reconcile_creating) decides
         raw = None if info is None else str(info.status)
@@ -321,11 +321,11 @@ class Watcher:
         return [live]
 
     async def _consistent(self, server: WatchedServer, row: WaSession, info: SessionInfo,
-                          raw: str) -> list[LiveChange]:
+                          raw: str) -> list[PageUpdate]:
         """WAHA and the row agree on the status: the slow checks (stuck, phone, first QR)."""
         if row.status == st.STARTING and raw == "STARTING":
             return await self._check_stuck(server, row)
-        changes: list[LiveChange] = []
+        changes: list[PageUpdate] = []
         if raw == "WORKING" and row.phone is None and info.me is not None:
             change = await self.sessions.apply_waha_status(row.id, raw, me=info.me, source="watcher")
             if change is not None:
@@ -356,7 +356,7 @@ class Watcher:
         return None, False
 
     # ------------------------------------------------------------- stuck
-    async def _check_stuck(self, server: WatchedServer, row: WaSession) -> list[LiveChange]:
+    async def _check_stuck(self, server: WatchedServer, row: WaSession) -> list[PageUpdate]:
         now = self.clock()
         known = server.starting_since.get(row.id)
         if known is None or known[0] != row.status_changed_at:
@@ -378,7 +378,7 @@ class Watcher:
         await self._after_status(live)
         return [live]
 
-    async def _auto_restart(self, server: WatchedServer, row: WaSession) -> list[LiveChange]:
+    async def _auto_restart(self, server: WatchedServer, row: WaSession) -> list[PageUpdate]:
         detail = AUTO_RESTART_DETAIL.format(secs=self.stuck_after)
         change = await self.sessions.auto_restart(row, detail, self.max_auto_restarts)
         if change is None:

@@ -109,7 +109,7 @@ class ServerAdmin:
             raise PermissionDenied()
         return user
 
-    async def list(self, actor: User | None) -> list[ServerView]:
+    async def views(self, actor: User | None) -> list[ServerView]:
         await self._admin(actor)
         loads = await self.registry.loads()
         return [_view(server, loads.get(server.id or 0, (0, 0))) for server in await self.registry.all()]

@@ -11,10 +11,10 @@ Split by job, one class on top of the other:
 from wahaweb.core.sessions.actions import SessionService
 from wahaweb.core.sessions.rules import (
     MAX_LABEL_LENGTH,
+    AppliedStatus,
     SessionWithOwner,
-    StatusChange,
     validate_label,
     validate_phone,
 )
 
-__all__ = ["MAX_LABEL_LENGTH", "SessionService", "SessionWithOwner", "StatusChange", "validate_label", "validate_phone"]
+__all__ = ["MAX_LABEL_LENGTH", "SessionService", "SessionWithOwner", "AppliedStatus", "validate_label", "validate_phone"]

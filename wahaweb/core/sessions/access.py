@@ -70,7 +70,7 @@ class Overview:
 class SessionObserver(Protocol):
     """What the service tells of the rows it changed (the status engine implements it)."""
 
-    # The service ignores what these return (the engine's announce_row returns the LiveChange it sent).
+    # The service ignores what these return (the engine's announce_row returns the PageUpdate it sent).
     async def announce_row(self, row: WaSession, *, source: str, old_status: str | None = None) -> object: ...
 
     async def announce_removed(self, row: WaSession) -> object: ...

@@ -24,7 +24,7 @@ from wahaweb.core.models import User, WaSession
 from wahaweb.core.plans import count_active, plan_limit
 from wahaweb.core.sessions.access import SessionAccess
 from wahaweb.core.sessions.rules import (
-    StatusChange,
+    AppliedStatus,
     _me_fields,
     _raw_status,
     visible_fields,
@@ -51,7 +51,7 @@ class SessionObservations(SessionAccess):
         error: str | None = None,
         force: bool = False,
         clear_phone: bool = False,
-    ) -> StatusChange | None:
+    ) -> AppliedStatus | None:
         """System: store a WAHA status for a session; returns who to notify, or None.
 
         None when the session is unknown, or the observation is stale (`at` older than
@@ -106,11 +106,11 @@ class SessionObservations(SessionAccess):
                 row.status_changed_at = at
                 self.audit.add(s, action="status", outcome=OK, user_id=None, session_id=session_id,
                                detail=f"{old} -> {new} (WAHA {raw}, {source})" + (f": {error}" if error else ""))
-        return StatusChange(session_id=session_id, user_id=row.user_id, old_status=old, new_status=new,
+        return AppliedStatus(session_id=session_id, user_id=row.user_id, old_status=old, new_status=new,
                             waha_status=raw, changed=changed, session=row, visible=visible_fields(row) != before)
 
     async def mark_failed(self, session_id: str, reason: str, *, source: str = "system",
-                          clear_phone: bool = False, code: str | None = None) -> StatusChange | None:
+                          clear_phone: bool = False, code: str | None = None) -> AppliedStatus | None:
         """System: put a session in `failed` with `reason` (frees its plan slot).
 
         `reason` is for operators (admins, the log); its owner sees `code` (`wahaweb.core.failures`;
@@ -133,10 +133,10 @@ class SessionObservations(SessionAccess):
                 row.status_changed_at = now
                 self.audit.add(s, action="status", outcome=FAILED, user_id=None, session_id=session_id,
                                detail=f"{old} -> failed ({source}): {reason}")
-        return StatusChange(session_id=session_id, user_id=row.user_id, old_status=old, new_status=st.FAILED,
+        return AppliedStatus(session_id=session_id, user_id=row.user_id, old_status=old, new_status=st.FAILED,
                             waha_status=row.waha_status, changed=old != st.FAILED, session=row)
 
-    async def auto_restart(self, row: WaSession, detail: str, max_restarts: int) -> StatusChange | None:
+    async def auto_restart(self, row: WaSession, detail: str, max_restarts: int) -> AppliedStatus | None:
         """System: restart a session stuck in STARTING on WAHA and count it (the engine decides when).
 
         The row keeps its status; its stuck period counts from now. Gone from WAHA: `failed`.
@@ -164,7 +164,7 @@ class SessionObservations(SessionAccess):
             self.audit.add(s, action="auto_restart", outcome=OK, user_id=None, session_id=row.id,
                            detail=f"{detail} ({fresh.auto_restarts} of {max_restarts})")
         logger.warning("session %s stuck in STARTING; restarted automatically", row.id)
-        return StatusChange(session_id=row.id, user_id=fresh.user_id, old_status=row.status,
+        return AppliedStatus(session_id=row.id, user_id=fresh.user_id, old_status=row.status,
                             new_status=fresh.status, waha_status=fresh.waha_status, changed=False, session=fresh)
 
     async def reset_auto_restarts(self, session_id: str) -> None:
@@ -180,10 +180,10 @@ class SessionObservations(SessionAccess):
             found = await s.exec(select(WaSession.id).where(col(WaSession.status).in_(list(statuses))).limit(1))
             return found.first() is not None
 
-    async def reconcile_creating(self, older_than: float = 60.0) -> list[StatusChange]:
+    async def reconcile_creating(self, older_than: float = 60.0) -> list[AppliedStatus]:
         """System: rows stuck in `creating` (e.g. the process died mid-create) are adopted or failed."""
         cutoff = self.clock() - dt.timedelta(seconds=older_than)
-        changes: list[StatusChange] = []
+        changes: list[AppliedStatus] = []
         for row in await self.rows_in([st.CREATING]):
             if row.created_at > cutoff:
                 continue
@@ -200,7 +200,7 @@ class SessionObservations(SessionAccess):
                 changes.append(change)
         return changes
 
-    async def stop_all_of_user(self, user_id: int, reason: str) -> list[StatusChange]:
+    async def stop_all_of_user(self, user_id: int, reason: str) -> list[AppliedStatus]:
         """System: stop every running session of a user on WAHA (a disabled account), audited.
 
         Rows stay (re-enabling starts nothing by itself); a session WAHA cannot stop right

@@ -30,7 +30,7 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclasses.dataclass(frozen=True)
-class StatusChange:
+class AppliedStatus:
     """What `apply_waha_status` did: tell `user_id` (the owner) when `changed`."""
 
     session_id: str
