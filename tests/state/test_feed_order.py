@@ -49,3 +49,18 @@ def test_naive_and_aware_times_of_one_instant_agree():
     naive = SessionCard.of(_row("pairing", T0.replace(tzinfo=None)))
     aware = SessionCard.of(_row("pairing", T0))
     assert naive.row_us == aware.row_us > 0
+
+
+def test_updated_at_grows_in_commit_order_even_when_now_was_read_earlier():
+    """A writer reads `now`, then waits for the row's lock behind one that read a later `now`:
+    its write still comes out later, or the page would drop the push of the row's last state."""
+    row = _row("pairing", T0 + dt.timedelta(microseconds=5))
+    row.touch(T0)  # read before the other writer's, committed after it
+    assert row.updated_at == T0 + dt.timedelta(microseconds=6)
+    row.touch(T0 + dt.timedelta(seconds=1))
+    assert row.updated_at == T0 + dt.timedelta(seconds=1)
+    feed = _feed()
+    earlier, later = _row("pairing", T0 + dt.timedelta(microseconds=5)), _row("connected", row.updated_at)
+    for pushed in (later, earlier):
+        feed._patch(SessionCard.of(pushed), own=True, admin=False)
+    assert [c.status for c in feed.sessions] == ["connected"]

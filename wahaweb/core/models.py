@@ -208,6 +208,16 @@ class WaSession(SQLModel, table=True):
         """What to call this session in WAHA requests."""
         return self.waha_name or self.id
 
+    def touch(self, now: dt.datetime) -> None:
+        """Mark the row changed: `updated_at` becomes `now`, but always later than it was.
+
+        Pages order the pushes of one session by `updated_at` (a push of an older row is
+        dropped), so it must grow in commit order, also when `now` was read before the
+        writer waited for the row's lock behind another write that read a later `now`.
+        """
+        previous = self.updated_at
+        self.updated_at = now if previous is None or now > previous else previous + dt.timedelta(microseconds=1)
+
 
 class AuditEvent(SQLModel, table=True):
     """Who did what to which session, with the outcome. Kept when the session is deleted."""

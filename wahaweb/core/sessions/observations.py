@@ -76,7 +76,7 @@ class SessionObservations(SessionAccess):
             before = visible_fields(row)
             row.status = new
             row.waha_status = raw
-            row.updated_at = now
+            row.touch(now)
             row.status_seen_at = at if row.status_seen_at is None else max(at, row.status_seen_at)
             if event_id is not None:
                 row.last_event_id = event_id
@@ -124,7 +124,7 @@ class SessionObservations(SessionAccess):
             old = row.status
             row.status = st.FAILED
             row.last_error, row.last_error_code = reason, code or code_for(reason)
-            row.updated_at = now
+            row.touch(now)
             row.status_seen_at = now if row.status_seen_at is None else max(now, row.status_seen_at)
             if clear_phone:
                 row.phone = row.push_name = None
@@ -156,7 +156,7 @@ class SessionObservations(SessionAccess):
             if fresh is None:
                 return None
             fresh.auto_restarts = (fresh.auto_restarts or 0) + 1
-            fresh.updated_at = now
+            fresh.touch(now)
             if fresh.status == st.STARTING:
                 fresh.status_changed_at = now  # the next stuck period counts from the restart
                 fresh.waha_status = raw
@@ -261,7 +261,8 @@ class SessionObservations(SessionAccess):
             row.status = st.STARTING
             row.last_error = row.last_error_code = None
             row.auto_restarts = 0
-            row.updated_at = row.status_changed_at = now
+            row.status_changed_at = now
+            row.touch(now)
             row.status_seen_at = now if row.status_seen_at is None else max(now, row.status_seen_at)
             self.audit.add(s, action="status", outcome=OK, user_id=None, session_id=session_id,
                            detail=f"{previous} -> {st.STARTING} ({action})")
@@ -278,6 +279,7 @@ class SessionObservations(SessionAccess):
             if row is not None and row.status == st.STARTING:
                 row.status = previous
                 row.last_error, row.last_error_code = reason, code or code_for(reason)
-                row.updated_at = row.status_changed_at = now
+                row.status_changed_at = now
+                row.touch(now)
                 self.audit.add(s, action="status", outcome=FAILED, user_id=None, session_id=session_id,
                                detail=f"{st.STARTING} -> {previous} (WAHA did not start it): {reason}")
