@@ -33,7 +33,11 @@ FILLS = 1
 
 
 async def test_one_create_click_to_the_first_qr(make_core, sqlite_url):  # noqa: F811
-    core = await make_core(embedded_settings(sqlite_url, sim_qr_delay=0.05, public_url="http://wahaweb.embedded"))
+    # WAHA's real QR lifetimes (time scale 1): at the suite's usual 50x the first QR lived 1.2 s, and
+    # beside another make test the click took longer, WAHA rotated, and the rotation's fetch was counted
+    # as a third WAHA request (seen once).
+    core = await make_core(embedded_settings(sqlite_url, sim_qr_delay=0.05, sim_time_scale=1.0,
+                                             public_url="http://wahaweb.embedded"))
     await register(core, "admin@example.com")
     await register(core, "alice@example.com")
     cookie = (await core.accounts.sign_in("alice@example.com", PASSWORD)).token
