@@ -148,20 +148,29 @@ async def test_each_rotation_event_fetches_the_qr_once_whatever_the_number_of_ta
 
 
 async def test_polling_fallback_refetches_after_the_estimated_expiry_only(make_env):
-    env = await make_env(webhooks=False, qr_delay=0.01, time_scale=200.0)
+    """WAHA's QR timers run on a hand-moved clock: in real time at 200x its first QR lived 0.3 s,
+    and beside another make test WAHA rotated before the first fetch (seen: rotations [1])."""
+    from tests.simulator.fake_clock import FakeClock
+
+    waha_time = FakeClock()
+    env = await make_env(webhooks=False, qr_delay=0.01, time_scale=200.0, sim_sleep=waha_time.sleep)
     user = await env.user("alice@example.com")
     sid = (await env.core.sessions.create(user)).id
+    await eventually(lambda: waha_time.sleeping > 0, what="WAHA's boot timer")
+    waha_time.advance(0.01)  # boot to the first QR
     assert await env.sim.wait_for_status(sid, "SCAN_QR_CODE") == "SCAN_QR_CODE"
     await env.engine.tick()
     await env.engine.drain()
     [first] = env.recorder.qrs(sid)
-    assert first.rotation == 1
+    assert first.rotation == 1 and env.sim.session(sid).qr_number == 1
     # Before the estimated expiry: ticks do not fetch again.
     await env.engine.tick()
     await env.engine.drain()
     assert env.qr_calls() == 1
-    # After it (0.3 s life + grace on the engine's clock, and WAHA really rotated):
-    await eventually(lambda: env.sim.session(sid).qr_number >= 2, what="WAHA's second QR")
+    # After it: WAHA's first QR (60 s / 200) ends, and the engine's clock passes 0.3 s + grace.
+    await waha_time.settle()
+    waha_time.advance(0.3)
+    await eventually(lambda: env.sim.session(sid).qr_number == 2, what="WAHA's second QR")
     env.clock.advance(0.4)
     await env.engine.tick()
     await env.engine.drain()
