@@ -91,3 +91,22 @@ def test_core_never_imports_reflex_and_only_the_container_imports_the_simulator(
         assert not re.search(r"^\s*(import|from)\s+reflex\b", text, re.M), path
         if path.name != "container.py":
             assert "wahaweb.simulator" not in text, f"{path} imports the simulator"
+
+
+async def test_page_loads_share_one_waha_probe_while_it_is_under_way(core):
+    """Twenty page loads that find the last probe too old, while WAHA takes its time, make one request
+    between them and all get its answer (each used to send its own: a hanging WAHA got one request per
+    page load, each load waiting its full timeout)."""
+    import asyncio
+
+    sim = core.demo.simulator
+    sim.inject(latency_ms=200)
+    before = len([e for e in sim.request_log.entries() if e["path"] == "/api/server/version"])
+    answers = await asyncio.gather(*(core.server_info(max_age=5.0) for _ in range(20)))
+    probes = [e for e in sim.request_log.entries() if e["path"] == "/api/server/version"][before:]
+    assert len(probes) == 1, probes
+    assert len({id(a) for a in answers}) == 1 and answers[0].reachable
+    sim.clear_faults()
+    again = await core.server_info(max_age=5.0)  # fresh enough: reused, no request
+    assert again is answers[0]
+    assert len([e for e in sim.request_log.entries() if e["path"] == "/api/server/version"][before:]) == 1

@@ -43,32 +43,18 @@ from wahaweb.core.passwords import Passwords
 from wahaweb.core.ratelimit import RateLimiter, RateLimits
 from wahaweb.core.servers import ServerRegistry
 from wahaweb.core.servers.admin import ServerAdmin
+from wahaweb.core.servers.probe import ServerInfo, ServerProbe
 from wahaweb.core.servers.registry import DEFAULT_SERVER, ServerHealth
 from wahaweb.core.sessions import SessionService
 from wahaweb.core.telemetry import server_label, session_counts
 from wahaweb.observability.metrics import Metrics
 from wahaweb.settings import Settings
 from wahaweb.waha import WahaClient
-from wahaweb.waha.errors import WahaError, WahaUnavailable
 
 logger = logging.getLogger("wahaweb.core")
 
 WEBHOOK_SECRET_KEY = "webhook_secret"
 STATE_SECRET_KEY = "state_secret"
-
-
-@dataclasses.dataclass(frozen=True)
-class ServerInfo:
-    """The WAHA server as the operator should see it (never its key)."""
-
-    embedded: bool
-    url: str
-    reachable: bool
-    version: str | None = None
-    tier: str | None = None
-    engine: str | None = None
-    error: str | None = None
-    latency_ms: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,6 +120,8 @@ class Core:
         self.servers = servers or ServerRegistry(
             db, make_client=lambda url, key: WahaClient(url, key), default_client=waha,
             secret=settings.secret_key, clock=clock)
+        #: The default server as the panel shows it: one shared probe (`server_info`).
+        self.probe = ServerProbe(waha, self.servers, embedded=demo is not None)
         self.limiter = limiter
         #: The embedded WAHA simulator in demo mode (built by the app), else None.
         self.demo = demo
@@ -157,8 +145,6 @@ class Core:
         self._webhook_secret: str | None = settings.webhook_secret
         self._state_secret: str | None = None
         self._closed = False
-        #: (time.monotonic() taken, result) of the last WAHA probe, shared by every page load.
-        self._server_info: tuple[float, ServerInfo] | None = None
         #: (time.monotonic() taken, result) of the last health check: load balancers probe often.
         self._health: tuple[float, HealthResult] | None = None
         #: Verifies WAHA's webhook requests; the route hands what passes to `live`.
@@ -304,41 +290,9 @@ class Core:
             return row.value
 
     async def server_info(self, *, max_age: float = 0.0) -> ServerInfo:
-        """Reachability, version, tier and engine of the WAHA server (admin panel, banners).
-
-        `max_age` > 0 reuses a probe at most that old: every signed-in page load checks WAHA,
-        and that must not cost one WAHA call per tab.
-        """
-        cached = self._server_info
-        if max_age > 0 and cached is not None and time.monotonic() - cached[0] <= max_age:
-            return cached[1]
-        info = await self._probe_waha()
-        self._server_info = (time.monotonic(), info)
-        return info
-
-    async def _probe_waha(self) -> ServerInfo:
-        started = time.perf_counter()
-        url = "embedded WAHA simulator" if self.embedded else self.waha.base_url
-        try:
-            version = await self.waha.server_version()
-        except WahaError as exc:
-            info = ServerInfo(embedded=self.embedded, url=url, reachable=False, error=str(exc),
-                              latency_ms=round((time.perf_counter() - started) * 1000, 1))
-            await self._record_probe(None, info, answered=not isinstance(exc, WahaUnavailable))
-            return info
-        info = ServerInfo(embedded=self.embedded, url=url, reachable=True, version=version.version,
-                          tier=version.tier, engine=version.engine,
-                          latency_ms=round((time.perf_counter() - started) * 1000, 1))
-        await self._record_probe(version, info, answered=True)
-        return info
-
-    async def _record_probe(self, version: Any, info: ServerInfo, *, answered: bool) -> None:
-        """The panel's probe is the default server's probe (placement reads it from the row)."""
-        try:
-            await self.servers.record_default_probe(version, error=info.error, latency_ms=info.latency_ms,
-                                                    answered=answered)
-        except Exception:  # noqa: BLE001 - the panel still shows what WAHA said
-            logger.exception("could not store the probe of the default WAHA server")
+        """Reachability, version, tier and engine of the default WAHA server (panel, banners);
+        shared by every page load (see `ServerProbe`)."""
+        return await self.probe.info(max_age=max_age)
 
     async def health(self, *, max_age: float = 2.0) -> HealthResult:
         """Database and WAHA both answer? For /api/health (a result up to `max_age` s old is reused:
