@@ -238,3 +238,64 @@ def test_the_pages_benchmark_runs_on_the_cluster_every_page_gets_every_event(clu
     text = "\n".join(pages.render({**result, "load_before": [1.0, 1.0, 1.0], "load_after": [1.0, 1.0, 1.0],
                                    "when": "now"}))
     assert "| 6 | 12 | 0 | 6 / 6 |" in text and "per 1,000 idle connected pages" in text
+
+
+#: Reflex's Redis lock on a state (`redis_lock_expiration`, 10 s by default): an event that holds its
+#: tab's lock, or its feed's, longer than this cannot save what it did.
+LOCK_EXPIRATION_S = 10.0
+CHECKED = re.compile(r'"checked_rx_state_":\s*true')
+UNREACHABLE = re.compile(r'"reachable_rx_state_":\s*false')
+
+
+@pytest.mark.timeout(600)
+def test_a_page_loaded_while_waha_is_slow_still_gets_every_push(cluster):
+    """A page load must never wait for WAHA while it holds Reflex's locks (found by the pages benchmark,
+    issue 15: pages that showed their sessions yet never got another push).
+
+    The load used to probe the default WAHA server inline, holding the tab's and the feed's Redis
+    locks; WAHA slower than the lock expiry (here it answers after 12 s, past the client's 10 s read
+    timeout) made both saves fail after the page had already been sent its data: the tab's link to
+    its feed was lost and the page, its socket still up, never heard of the session again."""
+    from benchmarks.scale import pages
+    from wahaweb.state.server import ServerState
+
+    base = cluster.base_url
+    if cluster.operator is None:  # the install's first account: its admin
+        operator = new_email("operator")
+        sign_in_cookie(base, operator, PASSWORD, register=True)
+        cluster.configure(operator, PASSWORD)
+    cookie = sign_in_cookie(base, new_email("slowwaha"), PASSWORD, register=True)
+    [sid] = pages._create_sessions(base, cookie, 1, 60.0)
+    wait = {"timeout": 120, "every": 0.5}
+    from benchmarks.cluster import wait_for
+
+    wait_for(lambda: pages._rows(cluster.schema).get(sid) == "pairing", what="the session pairing", **wait)
+    server = pages._server_of(cluster)[sid]
+    default = cluster.sims["default"]
+    faults = f"{default}/_sim/faults"
+    headers = {"X-Api-Key": SERVERS["default"]}
+    httpx.post(faults, json={"latency_ms": (LOCK_EXPIRATION_S + 2) * 1000}, headers=headers, timeout=10).raise_for_status()
+    try:
+        # Every worker's shared probe (reused for 5 s) is stale by now: this load asks WAHA.
+        time.sleep(6)
+        load, _ = pages.dashboard_events()
+        page = RawClient(base, cookie=cookie).connect()
+        try:
+            page.hydrate("/")
+            page.send(load, path="/")
+            page.send(f"{ServerState.get_full_name()}.check", path="/")  # the rest of the page's on_load
+            assert page.wait_for(sid, timeout=60), "the dashboard never showed the session"
+            # The probe timed out (the banner's "WAHA unreachable"): the load did wait for WAHA.
+            wait_for(lambda: CHECKED.search(page.text()) and UNREACHABLE.search(page.text()),
+                     what="the page told WAHA does not answer", **wait)
+            time.sleep(1)  # the load's (or the probe's) save is done
+            httpx.delete(faults, headers=headers, timeout=10).raise_for_status()
+            scanned = time.time()
+            httpx.post(f"{cluster.sims[server]}/_sim/sessions/{sid}/scan", headers={"X-Api-Key": SERVERS[server]},
+                       timeout=10).raise_for_status()
+            wait_for(lambda: pages.arrival(page, sid, scanned) is not None, what="the page told the session connected",
+                     timeout=60, every=0.2)
+        finally:
+            page.close()
+    finally:
+        httpx.delete(faults, headers=headers, timeout=10)

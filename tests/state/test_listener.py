@@ -37,9 +37,6 @@ class FakeFeed:
     def _remove(self, session_id) -> None:
         self.removed.append(session_id)
 
-    async def _load_timeline(self, core, session_id) -> None:  # as UserFeed's: reads the database
-        self._set_timeline(session_id, await core.audit.for_session(session_id, 20))
-
     def _set_timeline(self, session_id, items) -> None:
         self.timelines[session_id] = items
 

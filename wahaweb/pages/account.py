@@ -5,6 +5,7 @@ import reflex as rx
 from wahaweb.components.password_form import callout, form_card, password_input
 from wahaweb.state.account import AccountState
 from wahaweb.state.auth import AuthFormState, AuthState
+from wahaweb.state.server import ServerState
 from wahaweb.templates import template
 
 T = AuthState.t
@@ -14,7 +15,7 @@ def _field_error(state_field: rx.Var, state_error: rx.Var, name: str) -> rx.Var:
     return rx.cond(state_field == name, state_error, "")
 
 
-@template(route="/account", title="Account", on_load=AccountState.load)
+@template(route="/account", title="Account", on_load=[AccountState.load, ServerState.check])
 def account() -> rx.Component:
     general = (AccountState.account_error != "") & (AccountState.account_field == "")
     return rx.vstack(

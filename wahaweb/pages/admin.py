@@ -9,6 +9,7 @@ from wahaweb.state.activity import ActivityRow, ActivityState
 from wahaweb.state.admin import NO_PLAN, AdminState, UserRow
 from wahaweb.state.auth import AuthState
 from wahaweb.state.feed import SessionCard, UserFeed
+from wahaweb.state.server import ServerState
 from wahaweb.templates import template
 
 T = AuthState.t
@@ -124,7 +125,7 @@ def _section(title: rx.Var, *children) -> rx.Component:
     return rx.card(rx.vstack(rx.heading(title, size="4"), *children, spacing="3", width="100%"), width="100%")
 
 
-@template(route="/admin", title="Admin", on_load=AdminState.load)
+@template(route="/admin", title="Admin", on_load=[AdminState.load, ServerState.check])
 def admin() -> rx.Component:
     return rx.cond(
         AdminState.denied,

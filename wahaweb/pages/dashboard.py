@@ -8,6 +8,7 @@ from wahaweb.core.plans import NO_PLAN_LABEL
 from wahaweb.state.auth import AuthState
 from wahaweb.state.dashboard import DashboardState
 from wahaweb.state.feed import SessionCard, UserFeed
+from wahaweb.state.server import ServerState
 from wahaweb.templates import template
 
 T = AuthState.t
@@ -132,7 +133,7 @@ def empty_state() -> rx.Component:
     )
 
 
-@template(route="/", title="Sessions", on_load=DashboardState.load)
+@template(route="/", title="Sessions", on_load=[DashboardState.load, ServerState.check])
 def dashboard() -> rx.Component:
     return rx.vstack(
         rx.flex(

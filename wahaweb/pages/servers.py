@@ -4,6 +4,7 @@ import reflex as rx
 
 from wahaweb.components.notice import notice
 from wahaweb.state.auth import AuthState
+from wahaweb.state.server import ServerState
 from wahaweb.state.servers import ServerRow, ServersState
 from wahaweb.templates import template
 
@@ -160,7 +161,7 @@ def test_form() -> rx.Component:
     )
 
 
-@template(route="/admin/servers", title="WAHA servers", on_load=ServersState.load)
+@template(route="/admin/servers", title="WAHA servers", on_load=[ServersState.load, ServerState.check])
 def servers_page() -> rx.Component:
     return rx.cond(
         ServersState.denied,

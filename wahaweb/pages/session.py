@@ -7,6 +7,7 @@ from wahaweb.components.pairing import pairing_view
 from wahaweb.components.status import status_badge
 from wahaweb.state.auth import AuthState
 from wahaweb.state.feed import TimelineItem, UserFeed
+from wahaweb.state.server import ServerState
 from wahaweb.state.session_page import SessionPageState
 from wahaweb.templates import template
 
@@ -118,7 +119,7 @@ def not_found_view() -> rx.Component:
     )
 
 
-@template(route="/sessions/[session_id]", title="Session", on_load=SessionPageState.load)
+@template(route="/sessions/[session_id]", title="Session", on_load=[SessionPageState.load, ServerState.check])
 def session_page() -> rx.Component:
     return rx.vstack(
         rx.link(rx.hstack(rx.icon("arrow-left", size=16), rx.text(T["session.all"], size="2"), align="center"),

@@ -46,9 +46,9 @@ class AdminState(AuthState):
         """The page's one load: one authentication for the feed, the users and the activity list."""
         from wahaweb.state.activity import ActivityState  # its substate
 
-        await self._open_page(user)
         await self._reload(user)
         await (await self.get_state(ActivityState))._fetch(user)
+        await self._open_page(user)  # last: from its link on, this event holds the feed's lock
 
     async def _reload(self, user: User) -> None:
         core = app_core()

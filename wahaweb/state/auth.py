@@ -144,20 +144,28 @@ class AuthState(rx.State):
         return rx.redirect(f"/login{query}", replace=True)
 
     async def _open_page(self, user: User) -> Overview:
-        """Every private page's load, once: link this tab to the user's feed (only now, after the
-        cookie was checked), fill it from the database, and show the WAHA server's state."""
-        from wahaweb.state.feed import UserFeed
-        from wahaweb.state.server import PAGE_LOAD_PROBE_MAX_AGE_S, ServerState
+        """Every private page's load, once: read the user's sessions, then link this tab to the
+        user's feed (only now, after the cookie was checked) and fill it. Called last in a load."""
+        page = await app_core().sessions.overview(user)
+        await self._show_feed(page)
+        return page
 
-        core = app_core()
-        token = await core.feed_token(hash_token(session_token(self) or ""))
+    async def _show_feed(self, page: Overview):
+        """Link this tab to its sign-in's feed and fill it with `page`, read beforehand.
+
+        From the link to the end of the event this tab holds its feed's Redis lock besides its
+        own; held past Reflex's lock expiry (10 s) the event's save fails after the page has its
+        data, the link among what is lost: the page would never get another push. So nothing
+        after this in an event may wait on I/O (the database, WAHA: see `ServerState.check`).
+        """
+        from wahaweb.state.feed import UserFeed
+
+        token = await app_core().feed_token(hash_token(session_token(self) or ""))
         feed = await self.get_state(UserFeed)
         if feed._linked_to != token:
             feed = await feed._link_to(token)
-        page = await core.sessions.overview(user)
         feed._fill(page)
-        await (await self.get_state(ServerState))._show(user, max_age=PAGE_LOAD_PROBE_MAX_AGE_S)
-        return page
+        return feed
 
 
 class AuthFormState(rx.State):

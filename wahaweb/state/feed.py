@@ -181,10 +181,6 @@ class UserFeed(rx.SharedState):
     def _set_qr(self, session_id: str, card: QrView) -> None:
         self.qr = {**self.qr, session_id: card}
 
-    async def _load_timeline(self, core: Core, session_id: str, *, admin: bool = False) -> None:
-        """The session's recent activity (callers have checked this feed may see the session)."""
-        self._set_timeline(session_id, await timeline_items(core, session_id, admin=admin))
-
     def _set_timeline(self, session_id: str, items: list[TimelineItem]) -> None:
         self.timelines = {**self.timelines, session_id: items}
 

@@ -13,6 +13,7 @@ import reflex as rx
 
 from wahaweb.core.errors import RateLimited
 from wahaweb.core.models import User
+from wahaweb.core.servers.probe import ServerInfo
 from wahaweb.i18n import error_text
 from wahaweb.settings import get_settings
 from wahaweb.state.auth import AuthState
@@ -26,7 +27,7 @@ REFRESH_PROBE_MAX_AGE_S = 1.0
 
 
 class ServerState(AuthState):
-    """WAHA server facts shown on the server panel; refreshed on page load.
+    """WAHA server facts shown on the server panel; refreshed after each page load (`check`).
 
     A substate of AuthState so its guarded handlers resolve the user the same way.
     """
@@ -47,27 +48,44 @@ class ServerState(AuthState):
         """Cheap, on every page: is this the embedded simulator (for the demo banner)?"""
         self.demo_mode = get_settings().embedded
 
-    @rx.event
+    @rx.event(background=True)  # type: ignore[operator]  # Reflex types only the bare decorator
+    @guarded
+    async def check(self, user: User):
+        """After every private page's load: whether WAHA answers (the banner; details for admins).
+
+        In the background, holding no lock while WAHA answers: a load that waited for WAHA held its
+        tab's and its feed's Redis locks, and a WAHA slower than Reflex's lock expiry (10 s) made the
+        load's save fail after the page had its data: the tab lost its link to the live feed and
+        never got another push (seen in the pages benchmark; tests/browser/test_workers.py)."""
+        await self._show(user, await app_core().server_info(max_age=PAGE_LOAD_PROBE_MAX_AGE_S))
+
+    @rx.event(background=True)  # type: ignore[operator]  # Reflex types only the bare decorator
     @guarded(admin=True)
     async def refresh(self, user: User):
-        """The panel's button: ask WAHA now (throttled per admin)."""
+        """The panel's button: ask WAHA now (throttled per admin), in the background as `check`."""
         core = app_core()
         try:
             await core.limiter.hit("status", f"user:{user.id}")
         except RateLimited as exc:
-            return rx.toast.error(error_text(self.lang, exc))
-        await self._show(user, max_age=REFRESH_PROBE_MAX_AGE_S)
+            async with self:
+                lang = self.lang
+            return rx.toast.error(error_text(lang, exc))
+        await self._show(user, await core.server_info(max_age=REFRESH_PROBE_MAX_AGE_S))
         return None
 
-    async def _show(self, user: User, *, max_age: float) -> None:
-        info = await app_core().server_info(max_age=max_age)
-        self.demo_mode = info.embedded
-        self.reachable = info.reachable
-        self.checked = True
-        admin = user.is_admin
-        self.url = info.url if admin else ""
-        self.version = (info.version or "") if admin else ""
-        self.tier = (info.tier or "") if admin else ""
-        self.engine = (info.engine or "") if admin else ""
-        self.error = (info.error or "") if admin else ""
-        self.latency_ms = (info.latency_ms or 0.0) if admin else 0.0
+    async def _show(self, user: User, info: ServerInfo) -> None:
+        """Take the state's lock and show `info` as `user` may see it, unless the tab changed hands
+        while WAHA answered (someone else signed in: admins' details must not reach him)."""
+        async with self:
+            if self._user_id != user.id:
+                return
+            self.demo_mode = info.embedded
+            self.reachable = info.reachable
+            self.checked = True
+            admin = user.is_admin
+            self.url = info.url if admin else ""
+            self.version = (info.version or "") if admin else ""
+            self.tier = (info.tier or "") if admin else ""
+            self.engine = (info.engine or "") if admin else ""
+            self.error = (info.error or "") if admin else ""
+            self.latency_ms = (info.latency_ms or 0.0) if admin else 0.0

@@ -114,8 +114,8 @@ class ServersState(AuthState):
     @rx.event
     @guarded(admin=True)
     async def load(self, user: User):
-        await self._open_page(user)
         await self._reload(user)
+        await self._open_page(user)  # last: from its link on, this event holds the feed's lock
 
     async def _reload(self, user: User) -> None:
         core = app_core()

@@ -16,7 +16,7 @@ from wahaweb.core.models import User
 from wahaweb.i18n import error_text
 from wahaweb.state.auth import AuthState
 from wahaweb.state.context import app_core
-from wahaweb.state.feed import UserFeed, qr_view
+from wahaweb.state.feed import qr_view, timeline_items
 from wahaweb.state.guard import guarded
 
 #: Actions that ask for confirmation first; the dialog's wording is `confirm.<action>.title/text`
@@ -42,12 +42,15 @@ class SessionPageState(AuthState):
         self.not_found = False
         self.notice = self.confirm_action = self.pairing_code = ""
         core = app_core()
-        row = (await self._open_page(user)).visible(self.session_id)
+        page = await core.sessions.overview(user)
+        row = page.visible(self.session_id)
+        # Read before the feed is linked (`_show_feed`): from there on the event holds its lock.
+        items = await timeline_items(core, row.id, admin=user.is_admin) if row is not None else []
+        feed = await self._show_feed(page)
         if row is None:
             self.not_found = True
             return
-        feed = await self.get_state(UserFeed)
-        await feed._load_timeline(core, row.id, admin=user.is_admin)
+        feed._set_timeline(row.id, items)
         qr = core.live.current_qr(row.id) if row.status == "pairing" else None
         if qr is not None:
             feed._set_qr(row.id, qr_view(qr))

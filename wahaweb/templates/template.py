@@ -1,7 +1,8 @@
 """Shared layout: header, demo banner, content column. Every page goes through `@template`.
 
 A private page's `on_load` is its own state's guarded `load` (one authentication, one
-feed fill, the server panel): signed-out visitors go to /login and back afterwards.
+feed fill), then `ServerState.check` (the server panel, in the background: a load never
+waits for WAHA): signed-out visitors go to /login and back afterwards.
 `@template` returns a `Page`; wahaweb.py adds each page to the app explicitly.
 """
 
