@@ -85,26 +85,6 @@ def test_a_create_logs_one_json_object_on_stdout(tmp_path):
     assert isinstance(create["execution_time_ms"], float) and create["request_id"] == "req-42"
 
 
-@pytest.fixture
-def captured():
-    """wahaweb's handler on a string buffer (removed afterwards)."""
-    root = logging.getLogger()
-    before = [h for h in root.handlers if getattr(h, HANDLER_MARK, False)]
-    for h in before:
-        root.removeHandler(h)
-    buf = io.StringIO()
-
-    def install(fmt: str = "text", **env: str) -> io.StringIO:
-        configure_logging({"WAHAWEB_LOG_FORMAT": fmt, **env}, stream=buf, force=True)
-        return buf
-
-    yield install
-    for h in [h for h in root.handlers if getattr(h, HANDLER_MARK, False)]:
-        root.removeHandler(h)
-    for h in before:
-        root.addHandler(h)
-
-
 SECRETS_IN_LINES = [
     ("calling WAHA with X-Api-Key: abcdef123456", "abcdef123456"),
     ("headers={'X-Api-Key': 'abcdef123456'}", "abcdef123456"),
