@@ -9,7 +9,9 @@ same process importing it again, tests) changes nothing.
   WARNING and above, so httpx's per-request lines do not drown wahaweb's.
 - Secrets never reach the line: the handler's `RedactingFilter` masks the WAHA key, the
   webhook secret and the metrics token by value, and any `password=`/`token`/cookie/
-  `X-Api-Key` by shape (see redact.py).
+  `X-Api-Key` and Reflex's feed and client tokens by shape (see redact.py). Reflex's own
+  records go to Reflex's sinks under `reflex run`, not to this handler: the same filter is
+  put on those (`redact_reflex_logs`).
 """
 
 from __future__ import annotations
@@ -38,10 +40,53 @@ def register_secrets(*values: str | None) -> None:
     if not fresh - _REGISTERED:
         return
     _REGISTERED.update(fresh)
-    for handler in logging.getLogger().handlers:
+    for handler in [*logging.getLogger().handlers, *_reflex_sinks(load=False)]:
         for found in handler.filters:
             if isinstance(found, RedactingFilter):
                 found.redactor.add(*fresh)
+
+
+def _reflex_sinks(*, load: bool = True) -> list[logging.Handler]:
+    """The handlers Reflex writes its records through under `reflex run` (its "managed" mode).
+
+    There the `reflex` logger, parent of every `reflex.*` and `reflex_*` logger, stops
+    propagating to the root logger: its records never meet wahaweb's handler, they go to
+    Reflex's console sink (or its JSON sink, `--json`) and, with full logging on, to a file.
+    The console and JSON sinks are created once per process, so the ones returned here are the
+    ones Reflex attaches later (rx.Config() attaches them in a worker, after rxconfig has
+    configured wahaweb's logging). Private names of reflex_base 0.10: tests/observability
+    checks they still resolve. `load=False`: only if Reflex's logging is loaded (the core, which
+    registers secrets, never loads Reflex itself).
+    """
+    if not load and "reflex_base.utils.log" not in sys.modules:
+        return []
+    from reflex_base.utils import log
+    sinks = list(logging.getLogger("reflex").handlers)
+    for name in ("_console_handler", "_json_handler"):
+        make = getattr(log, name, None)
+        if make is not None:
+            sinks.append(make())
+    if log.is_managed_mode():
+        from reflex_base.environment import environment
+
+        if environment.REFLEX_ENABLE_FULL_LOGGING.get():
+            sinks.append(log._file_handler())  # the one Reflex's configure() attaches (created once)
+    return list(dict.fromkeys(sinks))
+
+
+def redact_reflex_logs(secrets: tuple[str | None, ...] = ()) -> None:
+    """wahaweb's redaction on Reflex's own sinks: its lines name state tokens (the lock warning
+    "Lock for token <token>_<state> was held too long", `LockExpiredError` tracebacks from its
+    event processor, "disconnected client '<token>'") and those sinks bypass wahaweb's handler.
+    Their tracebacks are rendered from `exc_info` by the sinks themselves, so they are folded
+    into the (redacted) message."""
+    for sink in _reflex_sinks():
+        found = [f for f in sink.filters if isinstance(f, RedactingFilter)]
+        if found:
+            found[0].redactor.add(*secrets, *_REGISTERED)
+        else:
+            # First, so the dedupe filter Reflex put before it keys on the redacted message.
+            sink.filters.insert(0, RedactingFilter(Redactor((*secrets, *_REGISTERED)), fold_traceback=True))
 
 
 #: Reflex's line for a delta with no socket to go to. Every write to a user's live feed (`UserFeed`,
@@ -97,6 +142,7 @@ def configure_logging(env: Mapping[str, str] | None = None, *, stream: IO[str] |
         _load_dotenv()
         env = os.environ
     quiet_feed_deltas()
+    redact_reflex_logs(tuple(env.get(name) for name in SECRET_VARIABLES))
     root = logging.getLogger()
     existing = [h for h in root.handlers if getattr(h, HANDLER_MARK, False)]
     if existing and not force:

@@ -5,7 +5,15 @@ Two nets, because a secret can reach a log line in two ways:
   wherever it appears (an exception text from the network stack, a URL, a repr);
 - by shape: `X-Api-Key: ...`, `password=...`, `"token": "..."`, `Authorization: Bearer ...`,
   `Cookie: ...`, a webhook's `"hmac": {"key": "..."}`: whatever follows such a name is
-  masked, so a secret generated at run time (or a user's password) is caught too.
+  masked, so a secret generated at run time (or a user's password) is caught too;
+- Reflex's tokens by shape: a live feed's token (`feed` + 64 hex digits, an HMAC: used as a
+  client token it hands out that sign-in's feed) anywhere, and a client token (a UUID) where it
+  names a state (`<uuid>_<state name>`, `<uuid>_lock`: Reflex's state and lock keys, in its
+  exceptions and lock warnings). In the lines of Reflex's own loggers (and wahaweb's line for an
+  event that raised) every UUID is masked: there a bare UUID is a tab's client token. Elsewhere
+  a bare UUID stays: an `X-Request-Id` from a proxy (Envoy's are UUIDs) is what ties a line to
+  its request, and wahaweb's own ids (sessions `session_<user>_<time>_<base36>`, request ids,
+  lease owners) are not UUIDs.
 `RedactingFilter` applies them to a record's message, arguments, extras and traceback
 before any handler formats it.
 """
@@ -35,6 +43,20 @@ _PAIR = re.compile(
 #: The secret URL a server that cannot sign posts its webhooks to (an access log, a WAHA error).
 _HOOK_TOKEN = re.compile(r"(/api/waha/webhook/)[A-Za-z0-9_-]+")
 _BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
+#: A live feed's shared-state token (`Core.feed_token`): `feed` + a SHA-256 HMAC in hex.
+_FEED_TOKEN = re.compile(r"feed[0-9a-fA-F]{64}")
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+#: A client token naming a state or its lock (`<uuid>_reflex___state____state`, `<uuid>_lock`).
+_STATE_KEY_UUID = re.compile(_UUID + r"(?=_)")
+_ANY_UUID = re.compile(_UUID)
+#: wahaweb's logger for an event handler that raised (wahaweb/event_errors.py).
+EVENT_ERRORS_LOGGER = "wahaweb.event_errors"
+
+
+def names_client_tokens(logger_name: str) -> bool:
+    """Reflex's own loggers (`reflex`, `reflex.*`, `reflex_base.*`, ...) and wahaweb's line for an
+    event that raised: where a bare UUID is a tab's client token."""
+    return logger_name == "reflex" or logger_name.startswith(("reflex.", "reflex_")) or logger_name == EVENT_ERRORS_LOGGER
 
 
 def _mask_pair(match: re.Match[str]) -> str:
@@ -60,12 +82,15 @@ class Redactor:
         """Also mask these values (e.g. a secret generated once the process runs)."""
         self.secrets = sorted({*self.secrets, *(s for s in secrets if s and len(s) >= 6)}, key=len, reverse=True)
 
-    def __call__(self, text: str) -> str:
+    def __call__(self, text: str, *, all_uuids: bool = False) -> str:
+        """`text` with secrets masked; `all_uuids`: every UUID too (a line naming client tokens)."""
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
         text = _PAIR.sub(_mask_pair, text)
         text = _HOOK_TOKEN.sub(lambda m: m.group(1) + MASK, text)
+        text = _FEED_TOKEN.sub("feed" + MASK, text)
+        text = (_ANY_UUID if all_uuids else _STATE_KEY_UUID).sub(MASK, text)
         return _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
 
 
@@ -78,23 +103,33 @@ class RedactingFilter(logging.Filter):
 
     The message is rendered once (`msg % args`) and redacted; the traceback is rendered
     into `exc_text` and redacted, so formatters downstream never see the raw text.
+    `fold_traceback` is for handlers that render `exc_info` themselves and ignore `exc_text`
+    (Reflex's console and JSON sinks): the redacted traceback joins the message, and the
+    record leaves with no `exc_info`.
     """
 
-    def __init__(self, redactor: Redactor) -> None:
+    def __init__(self, redactor: Redactor, *, fold_traceback: bool = False) -> None:
         super().__init__()
         self.redactor = redactor
+        self.fold_traceback = fold_traceback
 
     def filter(self, record: logging.LogRecord) -> bool:
+        all_uuids = names_client_tokens(record.name)
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a bad format string must not lose the line
             message = f"{record.msg!r} {record.args!r}"
-        record.msg, record.args = self.redactor(message), None
+        record.msg, record.args = self.redactor(message, all_uuids=all_uuids), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = self.redactor(record.exc_text)
+            record.exc_text = self.redactor(record.exc_text, all_uuids=all_uuids)
+            if self.fold_traceback:
+                # A record with Reflex's opt-in markup (`rich=True`) must not read the traceback's
+                # brackets as markup: escaped as rich escapes them.
+                trace = record.exc_text.replace("[", "\\[") if getattr(record, "rich", False) else record.exc_text
+                record.msg, record.exc_info, record.exc_text = f"{record.msg}\n{trace}", None, None
         for name, value in list(vars(record).items()):
             if name not in _STANDARD and isinstance(value, str):
-                setattr(record, name, self.redactor(value))
+                setattr(record, name, self.redactor(value, all_uuids=all_uuids))
         return True
