@@ -8,7 +8,11 @@ handler; and its default exception handler put the exception's text in the brows
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,6 +56,49 @@ def test_ids_that_are_not_tokens_stay():
     line = f"session.create session=session_12_1764400000_a1b2c3d4e5f6 request_id={CLIENT}"
     assert Redactor()(line) == line
     assert Redactor()(f"disconnected client {CLIENT!r}", all_uuids=True) == f"disconnected client '{MASK}'"
+
+
+def _assert_generic_toast(spec: object) -> None:
+    from wahaweb.event_errors import DESCRIPTION, TITLE
+
+    shown = repr(spec)
+    assert TITLE in shown and DESCRIPTION in shown and "backend_error" in shown and "top-center" in shown
+    assert "LockExpiredError" not in shown and "Lock expired" not in shown and "feed" not in shown
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_the_handler_logs_no_token_and_toasts_no_exception_text(captured, fmt):
+    """Reflex's default handler (dev mode) failed this: the traceback with the feed token went to
+    Reflex's logger and "LockExpiredError: Lock expired for token feed…" into the toast."""
+    from reflex.utils.exec import is_prod_mode
+
+    from wahaweb.event_errors import backend_exception_handler
+
+    assert not is_prod_mode(), "dev mode: where Reflex's default put the exception in the toast"
+    buf = captured(fmt)
+    spec = backend_exception_handler(_lock_expired(FEED))
+    out = buf.getvalue()
+    assert FEED not in out and "0123456789abcdef" * 4 not in out
+    (line,) = out.splitlines()  # one line, the traceback folded into it
+    if fmt == "json":
+        event = json.loads(line)
+        assert event["logger"] == "wahaweb.event_errors" and event["level"] == "ERROR"
+        assert "LockExpiredError" in event["message"] and "Lock expired for token feed***" in event["exc"]
+    else:
+        assert " ERROR wahaweb.event_errors event raised LockExpiredError" in line
+        assert "Traceback" in line and "Lock expired for token feed***" in line
+    _assert_generic_toast(spec)
+
+
+def test_a_client_token_in_an_event_error_is_masked(captured):
+    from wahaweb.event_errors import backend_exception_handler
+
+    buf = captured()
+    try:
+        raise KeyError(CLIENT)  # a bare client token: in this logger's lines every UUID is one
+    except KeyError as exc:
+        backend_exception_handler(exc)
+    assert CLIENT not in buf.getvalue() and "KeyError" in buf.getvalue()
 
 
 @pytest.fixture
@@ -108,3 +155,16 @@ def test_a_traceback_folded_into_a_markup_record_stays_text(reflex_sinks, capsys
     err = capsys.readouterr().err
     assert "Logging error" not in err and "failed" in err and "[bold]" not in err
     assert "RuntimeError: no state [/] for ***_" in err.replace("\n", "")
+
+
+def test_the_app_handles_backend_exceptions_with_wahaweb_s_handler():
+    """Failed on the old code: rx.App kept Reflex's default_backend_exception_handler. In a fresh
+    process (the app module builds the pages and registers the states); Reflex's own check of the
+    handler's signature (run when the app sets up its state) accepts it."""
+    code = ("import wahaweb.wahaweb as w, wahaweb.event_errors as e; h = w.app.backend_exception_handler;"
+            "w.app._validate_exception_handlers(); print(h is e.backend_exception_handler, h.__module__)")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "REFLEX_TELEMETRY_ENABLED": "false"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "True wahaweb.event_errors"
