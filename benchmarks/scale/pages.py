@@ -331,14 +331,18 @@ def verdict(r: dict[str, Any]) -> list[str]:
         f"{frames.get('mean', 0):.2f} ({frames.get('twice', 0)} page-events got it more than once; before "
         f"15646e8 the webhook's and the events socket's copies of one event were both pushed: 1.66).")
     lines.append(
-        "Eight runs on 2026-11-29 (load average 5-13, two `make test` runs beside each; the last five after "
-        "15646e8): event -> page p50 80-450 ms, p95 141-2603 ms; p95 under 150 ms in one run only (09:56 UTC, "
-        "load average 5.5 -> 5.8: p50 80 / p95 141 / max 178 ms): the spread follows the machine's load. "
-        "Missed pages are recorded with their worker, whether Reflex still held the page's socket record and "
-        "whether a feed listed the page (`missed_detail` in docs/benchmarks.scale.json). Two earlier runs on "
-        "2026-11-29 missed 2 and 8 of 200 deliveries: 1 and 4 pages (3 of the 4 on one worker) got none of "
-        "their customer's events while their sockets stayed connected; not explained yet (the five runs since, "
-        "which record both, missed none).")
+        "Eight runs on 2026-11-29 before f508cda (load average 5-13, two `make test` runs beside each): "
+        "event -> page p50 80-450 ms, p95 141-2603 ms (p95 under 150 ms in one run only): the spread follows "
+        "the machine's load. Two of them missed 2 and 8 of 200 deliveries: 1 and 4 pages got none of their "
+        "customer's events while their sockets stayed connected. The likely cause, reproduced since "
+        "(tests/browser/test_workers.py, `..._slow_still_gets_every_push`, fails on the old code): a page load "
+        "probed WAHA inline while it held its tab's and its feed's Redis locks (100 loads at once, each with "
+        "its own probe of one simulator); a load held past Reflex's lock expiry (10 s) could not save, after "
+        "the page already had its data, and the tab's link to its feed was lost with the save. Since f508cda "
+        "a load reads first and links its feed last, and the probe runs in a background event shared by every "
+        "caller while it runs. Missed pages are recorded with their worker, whether Reflex still held the "
+        "page's socket record and whether a feed listed the page (`missed_detail` in "
+        "docs/benchmarks.scale.json).")
     return [part for line in lines for part in (line, "")][:-1]
 
 
@@ -354,7 +358,7 @@ def render(result: dict[str, Any]) -> list[str]:
            f"Run {r['when']}: {r['workers']} backend workers (production build, Redis, PostgreSQL), 3 simulated "
            f"WAHA servers; {r['users']} customers x {r['pages_per_user']} open dashboards = {r['pages']} pages "
            f"(pages per worker: {spread}), {r['sessions_per_user']} pairing sessions each; {load} (2 cores, "
-           f"shared with two `make test` runs going on in the background).", "",
+           f"the load average says what else ran).", "",
            "| events | page deliveries | missed | rows connected | event -> page p50 / p95 / max ms | "
            "event -> first page p50 / p95 ms | event -> event time p50 / p95 ms | event -> row p50 / p95 ms |",
            "|---|---|---|---|---|---|---|---|",
