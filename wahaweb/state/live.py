@@ -8,7 +8,8 @@ open tab of that user, on any worker.
 
 The lifespan builds the app's one Core (and, in demo mode, the embedded simulator
 through `wahaweb.composition`), puts it where states and routes find it, starts the
-engine, and closes everything on shutdown.
+engine and this worker's lifespan tasks (the open-pages gauge; with Redis, the keeper of
+connected tabs' states, `wahaweb.state.keepalive`), and closes everything on shutdown.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from wahaweb.state.context import api_app
 from wahaweb.state.feed import SessionCard, UserFeed, qr_view, timeline_items
 from wahaweb.state.hop_trace import install as install_hop_trace
 from wahaweb.state.hop_trace import trace_path
+from wahaweb.state.keepalive import start_keeping
 from wahaweb.state.open_pages import start_sampling
 from wahaweb.web.origins import origin_policy
 
@@ -137,12 +139,15 @@ async def lifespan(app: rx.App) -> AsyncIterator[None]:
     core.live.notifier.add(make_listener(app, core))
     core.live.start()
     sampling = start_sampling(app, core.telemetry)
+    keeping = start_keeping(app)  # Redis only: connected tabs' states outlive Reflex's expiry
     try:
         yield
     finally:
-        sampling.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sampling
+        for task in (sampling, keeping):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         core.telemetry.process_exiting()
         api.state.core = None
         await core.aclose()
