@@ -196,7 +196,7 @@ def running(servers: Mapping[str, str], *, workers: int, pg_url: str, redis_url:
             files.append(log)
             procs.append(subprocess.Popen(
                 [str(bin_dir / "python"), "-m", "wahaweb.simulator", "--host", "127.0.0.1",
-                 "--port", url.rsplit(":", 1)[1], "--api-key", servers[name], "--qr-delay", str(qr_delay),
+                 "--port", url.rsplit(":", 1)[1], f"--api-key={servers[name]}", "--qr-delay", str(qr_delay),
                  "--time-scale", str(time_scale)],
                 cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
         subprocess.run([str(bin_dir / "python"), "-m", "wahaweb.core.migrate"], cwd=REPO, env=env, check=True)

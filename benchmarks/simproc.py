@@ -50,7 +50,7 @@ class SimulatorProcess:
         return [
             sys.executable, "-m", "wahaweb.simulator",
             "--host", self.host, "--port", str(self.port),
-            "--api-key", self.api_key,
+            f"--api-key={self.api_key}",  # "=": a random key may start with "-"
             "--qr-delay", str(self.qr_delay),
             "--time-scale", str(self.time_scale),
             "--action-delay", str(self.action_delay),
