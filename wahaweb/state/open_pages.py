@@ -1,7 +1,7 @@
 """The `wahaweb_open_pages` gauge: browser tabs connected to this backend process.
 
-Each open tab holds one Reflex websocket; Reflex's event namespace maps each socket to
-its client token. A lifespan task copies the count of this process's sockets into the
+Each open tab holds one Reflex websocket; Reflex's token manager records each socket's
+client token and the worker holding it. A lifespan task copies the count of this process's sockets into the
 Core's metrics every few seconds (in multiprocess mode the gauge is summed over live
 workers). Sampling, rather than hooking connect/disconnect, leaves Reflex untouched.
 """
@@ -14,15 +14,18 @@ import logging
 import reflex as rx
 
 from wahaweb.observability import Metrics
+from wahaweb.state.keepalive import app_tokens
 
 logger = logging.getLogger("wahaweb.state.open_pages")
 SAMPLE_EVERY = 5.0
 
 
 def open_pages(app: rx.App) -> int:
-    """Websockets connected to this process now (0 before the event namespace exists)."""
-    namespace = getattr(app, "event_namespace", None)
-    return len(getattr(namespace, "sid_to_token", None) or {})
+    """Websockets connected to this process now (0 before the event namespace exists).
+
+    Not `len(sid_to_token)`: with Redis, Reflex's token manager also caches the sockets of other
+    workers it looked up (to relay pushes), and the gauge summed over workers counted those twice."""
+    return len(app_tokens(app))
 
 
 async def _sample(app: rx.App, metrics: Metrics, every: float) -> None:
