@@ -64,3 +64,37 @@ def test_updated_at_grows_in_commit_order_even_when_now_was_read_earlier():
     for pushed in (later, earlier):
         feed._patch(SessionCard.of(pushed), own=True, admin=False)
     assert [c.status for c in feed.sessions] == ["connected"]
+
+
+def _overview(*rows: WaSession):
+    from wahaweb.core.models import User
+    from wahaweb.core.plans import Usage
+    from wahaweb.core.sessions.access import Overview
+
+    return Overview(user=User(id=1, email="a@example.com", password_hash="x"), own=list(rows), everyone=None,
+                    usage=Usage(1, 1, None))
+
+
+def test_a_fill_never_takes_a_card_back_to_an_older_row():
+    """A page load's read, filled after a push of a newer row had landed (a load links its feed
+    before it reads, so a push waits; this is the second net): the newer card stays."""
+    feed = _feed()
+    feed.qr, feed.timelines = {}, {}
+    read = _overview(_row("pairing", T0))
+    feed._patch(SessionCard.of(_row("connected", T0 + dt.timedelta(seconds=1))), own=True, admin=False)
+    feed._fill(read)
+    assert [c.status for c in feed.sessions] == ["connected"]
+
+
+def test_a_fill_keeps_the_first_qr_pushed_with_a_newer_pairing_card():
+    """The load read 'starting'; 'pairing' and the first QR were pushed before its fill: the QR stays
+    (the fill drops QR codes of sessions not pairing, by the cards it keeps)."""
+    from wahaweb.state.feed import QrView
+
+    feed = _feed()
+    feed.qr, feed.timelines = {}, {}
+    read = _overview(_row("starting", T0))
+    feed._patch(SessionCard.of(_row("pairing", T0 + dt.timedelta(seconds=1))), own=True, admin=False)
+    feed._set_qr("session_1", QrView(data_url="data:image/svg+xml,x", rotation=1))
+    feed._fill(read)
+    assert [c.status for c in feed.sessions] == ["pairing"] and "session_1" in feed.qr

@@ -100,9 +100,10 @@ class AuthState(rx.State):
         user = await cookie_user(self)
         if user is None:
             return None, await self._signed_out()
-        if self._user_id is not None and self._user_id != user.id:
+        if self._user_id is not None and (self._user_id != user.id or (self.is_admin and not user.is_admin)):
             # This tab's state was filled for someone else (a client token reused with another
-            # cookie): wipe it before anything runs as the new user.
+            # cookie), or for this user as the admin he no longer is (the servers page's webhook
+            # URLs, the users list): wipe it before anything runs as who the cookie says now.
             await self._wipe_tab()
         self.lang = supported(user.language) or browser_language(self)
         if admin and not user.is_admin:
@@ -144,19 +145,24 @@ class AuthState(rx.State):
         return rx.redirect(f"/login{query}", replace=True)
 
     async def _open_page(self, user: User) -> Overview:
-        """Every private page's load, once: read the user's sessions, then link this tab to the
-        user's feed (only now, after the cookie was checked) and fill it. Called last in a load."""
+        """Every private page's load, once: link this tab to the user's feed (only now, after the
+        cookie was checked), read the user's sessions and fill the feed. Called last in a load."""
+        feed = await self._linked_feed()
         page = await app_core().sessions.overview(user)
-        await self._show_feed(page)
+        feed._fill(page)
         return page
 
-    async def _show_feed(self, page: Overview):
-        """Link this tab to its sign-in's feed and fill it with `page`, read beforehand.
+    async def _linked_feed(self):
+        """This tab's sign-in's feed, linked: from here to the end of the event the tab holds the
+        feed's Redis lock besides its own.
 
-        From the link to the end of the event this tab holds its feed's Redis lock besides its
-        own; held past Reflex's lock expiry (10 s) the event's save fails after the page has its
-        data, the link among what is lost: the page would never get another push. So nothing
-        after this in an event may wait on I/O (the database, WAHA: see `ServerState.check`).
+        Read the feed's data after this, not before: a push that comes meanwhile waits for the
+        lock and lands after the fill (read first, a push landing between the read and the link
+        was overwritten by the older read: a card went back, a deleted one came back, a first QR
+        was dropped). But nothing slower than a database read may follow: an event that holds its
+        locks past Reflex's lock expiry (10 s) cannot save, after the page already has its data,
+        and the link is lost with the save (the page never gets another push). WAHA is asked in
+        a background event (`ServerState.check`), never here.
         """
         from wahaweb.state.feed import UserFeed
 
@@ -164,7 +170,6 @@ class AuthState(rx.State):
         feed = await self.get_state(UserFeed)
         if feed._linked_to != token:
             feed = await feed._link_to(token)
-        feed._fill(page)
         return feed
 
 

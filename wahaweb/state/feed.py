@@ -137,10 +137,17 @@ class UserFeed(rx.SharedState):
         self.loaded = False
 
     def _fill(self, page: Overview) -> None:
-        """The page load: the user's sessions (admins: everyone's) and the plan meter, read once by core."""
+        """The page load: the user's sessions (admins: everyone's) and the plan meter, read once by core.
+
+        A card the feed already holds from a newer row than the one read (a push that got in first)
+        is kept, as `_patch` would keep it: a fill never takes a card back in time."""
         admin = page.everyone is not None
-        self.sessions = [SessionCard.of(row, note=page.note(row), admin=admin) for row in page.own]
-        self.all_sessions = [SessionCard.of(item.session, item.owner_email, page.note(item.session), admin=True)
+        own = {card.id: card for card in self.sessions}
+        self.sessions = [_newer(SessionCard.of(row, note=page.note(row), admin=admin), own)
+                         for row in page.own]
+        everyone = {card.id: card for card in self.all_sessions}
+        self.all_sessions = [_newer(SessionCard.of(item.session, item.owner_email, page.note(item.session),
+                                                   admin=True), everyone)
                              for item in page.everyone or []]
         self._index()
         self.qr = {k: v for k, v in self.qr.items() if k in self.by_id and self.by_id[k].status == "pairing"}
@@ -183,6 +190,12 @@ class UserFeed(rx.SharedState):
 
     def _set_timeline(self, session_id: str, items: list[TimelineItem]) -> None:
         self.timelines = {**self.timelines, session_id: items}
+
+
+def _newer(card: SessionCard, held: dict[str, SessionCard]) -> SessionCard:
+    """`card`, unless the one held for its session comes from a newer row."""
+    kept = held.get(card.id)
+    return kept if kept is not None and kept.row_us > card.row_us else card
 
 
 async def timeline_items(core: Core, session_id: str, *, admin: bool = False) -> list[TimelineItem]:

@@ -42,15 +42,14 @@ class SessionPageState(AuthState):
         self.not_found = False
         self.notice = self.confirm_action = self.pairing_code = ""
         core = app_core()
+        feed = await self._linked_feed()  # first: pushes wait until this load has filled the feed
         page = await core.sessions.overview(user)
+        feed._fill(page)
         row = page.visible(self.session_id)
-        # Read before the feed is linked (`_show_feed`): from there on the event holds its lock.
-        items = await timeline_items(core, row.id, admin=user.is_admin) if row is not None else []
-        feed = await self._show_feed(page)
         if row is None:
             self.not_found = True
             return
-        feed._set_timeline(row.id, items)
+        feed._set_timeline(row.id, await timeline_items(core, row.id, admin=user.is_admin))
         qr = core.live.current_qr(row.id) if row.status == "pairing" else None
         if qr is not None:
             feed._set_qr(row.id, qr_view(qr))
