@@ -110,3 +110,18 @@ async def test_page_loads_share_one_waha_probe_while_it_is_under_way(core):
     again = await core.server_info(max_age=5.0)  # fresh enough: reused, no request
     assert again is answers[0]
     assert len([e for e in sim.request_log.entries() if e["path"] == "/api/server/version"][before:]) == 1
+
+
+async def test_health_checks_that_come_while_one_runs_share_it(core):
+    """/api/health is anyone's: 100 requests while WAHA is slow cost one /ping, not 100 (each check
+    also opened a database session: a crowd of strangers could drain the pool while WAHA hung)."""
+    import asyncio
+
+    sim = core.demo.simulator
+    sim.inject(latency_ms=200)
+    pings = lambda: [e for e in sim.request_log.entries() if e["path"] == "/ping"]  # noqa: E731
+    before = len(pings())
+    results = await asyncio.gather(*(core.health() for _ in range(100)))
+    sim.clear_faults()
+    assert len(pings()) - before == 1
+    assert all(r is results[0] for r in results) and results[0].ok

@@ -41,6 +41,7 @@ from wahaweb.core.migrate import upgrade_engine
 from wahaweb.core.models import AppSetting
 from wahaweb.core.passwords import Passwords
 from wahaweb.core.ratelimit import RateLimiter, RateLimits
+from wahaweb.core.recent import Recent
 from wahaweb.core.servers import ServerRegistry
 from wahaweb.core.servers.admin import ServerAdmin
 from wahaweb.core.servers.probe import ServerInfo, ServerProbe
@@ -145,8 +146,8 @@ class Core:
         self._webhook_secret: str | None = settings.webhook_secret
         self._state_secret: str | None = None
         self._closed = False
-        #: (time.monotonic() taken, result) of the last health check: load balancers probe often.
-        self._health: tuple[float, HealthResult] | None = None
+        #: The last health check, shared: load balancers and strangers probe often.
+        self._health: Recent[HealthResult] = Recent(self._check_health)
         #: Verifies WAHA's webhook requests; the route hands what passes to `live`.
         self.webhooks = WebhookVerifier(self.webhook_secret)
         self.live = StatusEngine.from_core(self, **(live_options or {}))
@@ -296,12 +297,9 @@ class Core:
 
     async def health(self, *, max_age: float = 2.0) -> HealthResult:
         """Database and WAHA both answer? For /api/health (a result up to `max_age` s old is reused:
-        anyone may call it, and it must not turn into one WAHA ping per request)."""
-        cached = self._health
-        if cached is not None and time.monotonic() - cached[0] <= max_age:
-            return cached[1]
-        self._health = (time.monotonic(), await self._check_health())
-        return self._health[1]
+        anyone may call it, and it must not turn into one WAHA ping per request, nor while WAHA
+        hangs: requests that come while a check runs wait for that one)."""
+        return await self._health.get(max_age)
 
     async def _check_health(self) -> HealthResult:
         db_ok, db_error = True, None

@@ -1,19 +1,18 @@
 """The default WAHA server as the panel and the "WAHA unreachable" banner show it.
 
-Every signed-in page load asks for it, so a probe is shared twice over: a result a few
-seconds old is reused, and callers that come while a probe is under way wait for that one.
-When WAHA hangs, a hundred page loads cost one request, and each waits at most as long as
-the one request does.
+Every signed-in page load asks for it, so a probe is shared (`wahaweb.core.recent`): a
+result a few seconds old is reused, and callers that come while a probe is under way wait
+for that one.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import time
 from collections.abc import Callable
 
+from wahaweb.core.recent import Recent
 from wahaweb.core.servers.registry import ServerRegistry
 from wahaweb.waha import WahaClient
 from wahaweb.waha.errors import WahaError, WahaUnavailable
@@ -44,29 +43,11 @@ class ServerProbe:
         self._waha = waha
         self._servers = servers
         self._embedded = embedded
-        self._monotonic = monotonic
-        #: (monotonic time taken, result) of the last probe.
-        self._last: tuple[float, ServerInfo] | None = None
-        #: The probe under way, if any.
-        self._running: asyncio.Task[ServerInfo] | None = None
+        self._recent: Recent[ServerInfo] = Recent(self._probe, monotonic=monotonic)
 
     async def info(self, *, max_age: float = 0.0) -> ServerInfo:
         """A probe at most `max_age` s old (0: a new one, or the one under way)."""
-        last = self._last
-        if max_age > 0 and last is not None and self._monotonic() - last[0] <= max_age:
-            return last[1]
-        if self._running is None:
-            self._running = asyncio.ensure_future(self._probe_and_keep())
-        # Shielded: a caller that gives up (its page closed) does not cancel the others' probe.
-        return await asyncio.shield(self._running)
-
-    async def _probe_and_keep(self) -> ServerInfo:
-        try:
-            info = await self._probe()
-            self._last = (self._monotonic(), info)
-            return info
-        finally:
-            self._running = None
+        return await self._recent.get(max_age)
 
     async def _probe(self) -> ServerInfo:
         started = time.perf_counter()
