@@ -91,3 +91,45 @@ def test_a_handler_cannot_declare_a_server_side_argument():
         @guarded
         async def no_user(self, label: str):  # noqa: ARG001
             pass
+
+
+class DemotedTab:
+    """The AuthState fields `_guard_user` reads and writes, of a tab filled while its user was an admin."""
+
+    def __init__(self) -> None:
+        self._user_id: int | None = 7
+        self.is_admin = True
+        self.lang = self.email = ""
+        self.signed_in, self.denied = True, False
+        self.wiped = 0
+
+    async def _wipe_tab(self) -> None:
+        self.wiped += 1
+        self._user_id = None
+
+    def _say(self, key: str, **_: object) -> str:
+        return key
+
+
+@pytest.mark.parametrize("admin_handler", [False, True])
+async def test_an_admin_who_lost_the_role_has_his_tab_wiped(monkeypatch, admin_handler):
+    """The tab still held what only admins see (the servers page's webhook URLs, the users list, the
+    reset link): the next handler of any kind wipes it first, and an admin-only one is refused."""
+    from wahaweb.state import auth
+
+    demoted = User(id=7, email="me@example.com", password_hash="x", role="user", language="en")
+
+    async def cookie_user(state):
+        return demoted
+
+    monkeypatch.setattr(auth, "cookie_user", cookie_user)
+    tab = DemotedTab()
+    user, refusal = await auth.AuthState._guard_user(tab, admin=admin_handler)
+    assert tab.wiped == 1
+    assert (user is None) == admin_handler and (refusal is not None) == admin_handler
+    if not admin_handler:
+        assert tab._user_id == 7 and tab.is_admin is False
+    again = DemotedTab()  # still an admin: nothing wiped
+    monkeypatch.setattr(demoted, "role", "admin")
+    await auth.AuthState._guard_user(again, admin=admin_handler)
+    assert again.wiped == 0

@@ -9,8 +9,8 @@ that declaration mandatory at run time, for every event of every client:
 - a hydrate (a tab connecting or reconnecting) is only answered with the state of the
   user whose cookie came with the connection: a tab linked to another user's feed is
   unlinked first, and a tab whose cookie no longer names the user its state was filled
-  for (signed out, someone else signed in, a client token reused without the cookie)
-  has that state wiped. So a client token alone never grants data.
+  for (signed out, someone else signed in, a client token reused without the cookie, an
+  admin who is one no more) has that state wiped. So a client token alone never grants data.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ async def _only_the_cookies_user(state: BaseState, event) -> StateUpdate | None:
     expected = (await app_core().feed_token(hash_token(session_token(root) or "")) if user is not None else None)
     auth = await root.get_state(AuthState)
     if user is None or (auth._user_id is not None and auth._user_id != user.id) or \
-            (linked is not None and linked != expected):
+            (auth.is_admin and not user.is_admin) or (linked is not None and linked != expected):
         had_link = linked is not None
         await auth._wipe_tab()
         if had_link:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from wahaweb.core.errors import RateLimited
+from wahaweb.core.errors import AuthError, RateLimited
 from wahaweb.core.models import User
 from wahaweb.core.servers.probe import ServerInfo
 from wahaweb.i18n import error_text
@@ -76,6 +76,10 @@ class ServerState(AuthState):
     async def _show(self, user: User, info: ServerInfo) -> None:
         """Take the state's lock and show `info` as `user` may see it, unless the tab changed hands
         while WAHA answered (someone else signed in: admins' details must not reach him)."""
+        try:  # read again: the role may have changed while WAHA answered (cached for 2 s at most)
+            user = await app_core().accounts.resolve(user)
+        except AuthError:
+            return
         async with self:
             if self._user_id != user.id:
                 return
