@@ -168,3 +168,13 @@ def test_the_app_handles_backend_exceptions_with_wahaweb_s_handler():
                           timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "True wahaweb.event_errors"
+
+
+def test_asyncio_naming_a_reflex_event_task_masks_its_client_token(captured):
+    """Reflex names each event's task `reflex_event|<handler>|<client token>|<txid>`; asyncio prints
+    that name in "Task was destroyed but it is pending" (a worker stopping with a background
+    `ServerState.check` still waiting for a hung WAHA)."""
+    buf = captured()
+    logging.getLogger("asyncio").error("Task was destroyed but it is pending!\ntask: <Task pending "
+                                       "name='reflex_event|state.server_state.check|%s|7'>", CLIENT)
+    assert CLIENT not in buf.getvalue() and "Task was destroyed" in buf.getvalue()

@@ -54,9 +54,12 @@ EVENT_ERRORS_LOGGER = "wahaweb.event_errors"
 
 
 def names_client_tokens(logger_name: str) -> bool:
-    """Reflex's own loggers (`reflex`, `reflex.*`, `reflex_base.*`, ...) and wahaweb's line for an
-    event that raised: where a bare UUID is a tab's client token."""
-    return logger_name == "reflex" or logger_name.startswith(("reflex.", "reflex_")) or logger_name == EVENT_ERRORS_LOGGER
+    """Reflex's own loggers (`reflex`, `reflex.*`, `reflex_base.*`, ...), wahaweb's line for an
+    event that raised, and asyncio's (a task Reflex runs for an event is named
+    `reflex_event|<handler>|<client token>|<txid>`: "Task was destroyed but it is pending"):
+    where a bare UUID is a tab's client token."""
+    return (logger_name in ("reflex", "asyncio", EVENT_ERRORS_LOGGER)
+            or logger_name.startswith(("reflex.", "reflex_")))
 
 
 def _mask_pair(match: re.Match[str]) -> str:
