@@ -146,7 +146,8 @@ class AuthState(rx.State):
 
     async def _open_page(self, user: User) -> Overview:
         """Every private page's load, once: link this tab to the user's feed (only now, after the
-        cookie was checked), read the user's sessions and fill the feed. Called last in a load."""
+        cookie was checked), read the user's sessions and fill the feed. Called at the end of a
+        load: what comes after it holds the feed's lock (see `_linked_feed`)."""
         feed = await self._linked_feed()
         page = await app_core().sessions.overview(user)
         feed._fill(page)

@@ -199,7 +199,8 @@ def _newer(card: SessionCard, held: dict[str, SessionCard]) -> SessionCard:
 
 
 async def timeline_items(core: Core, session_id: str, *, admin: bool = False) -> list[TimelineItem]:
-    """Read before taking a feed's lock: a push to the same feed (a QR) must not wait behind the database.
+    """The listener reads this before it takes a feed's lock (a QR push to the same feed must not
+    wait behind the database); a page load reads it holding the lock (pushes wait for its fill).
 
     An admin reads each event's whole detail; a customer only wahaweb's own words of it (`public_detail`).
     """

@@ -16,7 +16,7 @@ from wahaweb.core.models import User
 from wahaweb.i18n import error_text
 from wahaweb.state.auth import AuthState
 from wahaweb.state.context import app_core
-from wahaweb.state.feed import qr_view, timeline_items
+from wahaweb.state.feed import UserFeed, qr_view, timeline_items
 from wahaweb.state.guard import guarded
 
 #: Actions that ask for confirmation first; the dialog's wording is `confirm.<action>.title/text`
@@ -42,13 +42,11 @@ class SessionPageState(AuthState):
         self.not_found = False
         self.notice = self.confirm_action = self.pairing_code = ""
         core = app_core()
-        feed = await self._linked_feed()  # first: pushes wait until this load has filled the feed
-        page = await core.sessions.overview(user)
-        feed._fill(page)
-        row = page.visible(self.session_id)
+        row = (await self._open_page(user)).visible(self.session_id)
         if row is None:
             self.not_found = True
             return
+        feed = await self.get_state(UserFeed)  # linked by `_open_page`: pushes wait until this load ends
         feed._set_timeline(row.id, await timeline_items(core, row.id, admin=user.is_admin))
         qr = core.live.current_qr(row.id) if row.status == "pairing" else None
         if qr is not None:
