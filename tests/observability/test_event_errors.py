@@ -178,3 +178,15 @@ def test_asyncio_naming_a_reflex_event_task_masks_its_client_token(captured):
     logging.getLogger("asyncio").error("Task was destroyed but it is pending!\ntask: <Task pending "
                                        "name='reflex_event|state.server_state.check|%s|7'>", CLIENT)
     assert CLIENT not in buf.getvalue() and "Task was destroyed" in buf.getvalue()
+
+
+# A hang guard, not a speed check: the quadratic pattern took about 12 s for 10,000 characters here,
+# so 200,000 would take over an hour; the linear one takes milliseconds.
+@pytest.mark.timeout(60)
+def test_a_long_word_from_a_client_is_redacted_in_linear_time():
+    """Any client may report a frontend error (Reflex's `handle_frontend_exception`, allow-listed) and
+    Reflex logs its text; through the redactor a 10,000-character word held the event loop for 12 s
+    (the protocol test's flood sends several: sign-ins timed out for a minute)."""
+    line = "x" * 200_000 + " token=abc123 " + "y" * 200_000
+    redacted = Redactor()(line, all_uuids=True)
+    assert "abc123" not in redacted and "token=" + MASK in redacted and len(redacted) == len(line) - 3

@@ -33,9 +33,12 @@ SECRET_NAMES = (
     r"|wahaweb_token|key"
 )
 
-# name = value / name: value / "name": "value" / 'name': 'value'
+# name = value / name: value / "name": "value" / 'name': 'value'. The name starts where a word
+# starts and its prefix is bounded: an unanchored `[\w.-]*?` made every position of a long word
+# (a client's 10,000 "x" in a frontend error report) scan the rest of it, quadratic work that
+# held the event loop for a minute.
 _PAIR = re.compile(
-    r"""(?P<name>["']?(?:[\w.-]*?)(?:""" + SECRET_NAMES + r""")["']?)"""
+    r"""(?P<name>(?<![\w.-])["']?(?:[\w.-]{0,64}?)(?:""" + SECRET_NAMES + r""")["']?)"""
     r"""(?P<sep>\s*[:=]\s*)"""
     r"""(?P<value>"[^"]*"|'[^']*'|(?:Bearer|Basic)\s+[^\s,;&'"}\]]+|[^\s,;&'"}\]]+)""",
     re.IGNORECASE,
