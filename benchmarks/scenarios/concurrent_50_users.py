@@ -60,6 +60,9 @@ async def _measure(ctx: BenchContext, users: int, database_url: str | None, name
         async with BenchCore(ctx, signup_plan="Free", unlimited_rate=False, db_dir=worker_a.db_dir,
                              database_url=database_url) as worker_b:
             workers = (worker_a, worker_b)
+            # One event loop runs both Cores here (in production each worker is its own process with its
+            # own loop): reservations-first is per loop, so the two share one turn-keeper.
+            worker_b.core.sessions.turns = worker_a.core.sessions.turns
             crowd = [await workers[i % 2].user(f"u{i}-{ctx.run_id}@bench.example") for i in range(users)]
             greedy = await worker_a.user(f"greedy-{ctx.run_id}@bench.example")
             limit = 1

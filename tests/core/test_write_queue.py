@@ -102,3 +102,50 @@ async def test_a_burst_of_audit_events_shares_its_commits(sqlite_url):
         assert seen["commits"] <= 4
     finally:
         await db.aclose()
+
+
+async def test_a_burst_of_creates_acknowledges_everyone_before_provisioning_anyone(make_core, sqlite_url):
+    """Reservations first: the WAHA create of the first user waits until every reservation in flight
+    in this process is acknowledged (failed on old code: the first provisioning tasks reached WAHA
+    while most of the burst still waited for its reservation, and took its CPU on the one loop)."""
+    core = await make_core(embedded_settings(sqlite_url))
+    users = [await register(core, f"burst{i}@example.com", plan=None) for i in range(12)]
+    acked: list[str] = []
+    at_waha_create: list[int] = []  # how many were acknowledged when each WAHA create was sent
+    create = core.waha.create_session
+
+    async def seen(name, **kwargs):
+        at_waha_create.append(len(acked))
+        return await create(name, **kwargs)
+
+    core.waha.create_session = seen
+
+    async def reserve(user):
+        row = await core.sessions.reserve(user)
+        acked.append(row.id)
+        return row
+
+    rows = await asyncio.gather(*(reserve(u) for u in users))
+    await core.sessions.drain()
+    assert len(at_waha_create) == len(rows) == 12
+    assert min(at_waha_create) == 12, at_waha_create
+    stored = await core.sessions.get_row(rows[0].id)
+    assert stored is not None and stored.status != "creating"  # provisioned once the burst was acknowledged
+
+
+async def test_a_lone_create_is_provisioned_at_once():
+    """Nothing in flight: the provisioning turn is immediate; while a reservation is in flight it
+    waits for it, and never longer than its patience."""
+    from wahaweb.core.sessions.turns import ReservationsFirst
+
+    turns = ReservationsFirst(patience=30.0)
+    await asyncio.wait_for(turns.provisioning_turn(), 1.0)  # immediate: no timer involved
+    with turns.reserving():
+        waiting = asyncio.create_task(turns.provisioning_turn())
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert not waiting.done() and turns.in_flight == 1
+    await asyncio.wait_for(waiting, 1.0)  # released by the reservation's end, not by the patience
+    impatient = ReservationsFirst(patience=0.0)
+    with impatient.reserving():
+        await asyncio.wait_for(impatient.provisioning_turn(), 1.0)  # a stream of reservations never starves it

@@ -41,6 +41,7 @@ from wahaweb.core.sessions.rules import (
     _Audit,
     _outcome_of,
 )
+from wahaweb.core.sessions.turns import ReservationsFirst
 from wahaweb.waha import WahaClient
 
 logger = logging.getLogger("wahaweb.core.sessions")
@@ -96,6 +97,7 @@ class SessionAccess:
         on_create: Callable[[str, float], None] | None = None,  # (outcome, seconds) of every create: metrics
         servers: ServerRegistry | None = None,
         on_no_capacity: Callable[[], None] | None = None,  # a create found no server with room: metrics
+        turns: ReservationsFirst | None = None,
     ) -> None:
         self.on_create = on_create
         #: The WAHA servers; None: every session is on `waha` (a service built without servers).
@@ -118,6 +120,8 @@ class SessionAccess:
         self.monotonic = monotonic
         self.demo_scan = demo_scan
         self._tasks: set[asyncio.Task] = set()
+        #: A burst of creates acknowledges every user before any of them is provisioned on WAHA.
+        self.turns = turns or ReservationsFirst()
         #: Hears of every row a user action or a system change wrote (Core wires the status
         #: engine here), so the change stream is the one way a change reaches pages.
         self.observer: SessionObserver | None = None

@@ -67,6 +67,11 @@ class SessionProvisioning(SessionObservations):
 
     async def _reserve_and_provision(self, actor: User | None, label: str | None
                                      ) -> tuple[WaSession, asyncio.Future[WaSession]]:
+        with self.turns.reserving():
+            return await self._reserve_then_start(actor, label)
+
+    async def _reserve_then_start(self, actor: User | None, label: str | None
+                                  ) -> tuple[WaSession, asyncio.Future[WaSession]]:
         started = time.perf_counter()
         user_id = actor.id if actor is not None else None
         try:
@@ -116,6 +121,7 @@ class SessionProvisioning(SessionObservations):
         bind(user=user.id, session=row.id)  # this task's log lines (WAHA retries, failures) name them
         outcome, detail = FAILED, None
         try:
+            await self.turns.provisioning_turn()  # the reservations in flight are acknowledged first
             row, detail = await self._create_on_waha(user, row, signs)
             outcome = OK
             return row
