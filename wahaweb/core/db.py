@@ -79,6 +79,10 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+#: PostgreSQL's per-user create lock, built once (a select built per call costs more CPU than it runs).
+_LOCK_USER = select(col(User.id)).where(User.id == sa.bindparam("user_id")).with_for_update()
+
+
 class Database:
     """Owns the engine; hands out sessions and transactions."""
 
@@ -155,7 +159,7 @@ class Database:
         async with self._one_writer(), self._write_session() as session, session.begin():
             if self.dialect == "postgresql":
                 if lock_user_id is not None:
-                    await session.exec(select(col(User.id)).where(User.id == lock_user_id).with_for_update())
+                    await session.exec(_LOCK_USER, params={"user_id": lock_user_id})
                 else:
                     # sqlmodel's exec() takes no textual SQL: run it on the transaction's connection.
                     await (await session.connection()).execute(sa.text("SELECT pg_advisory_xact_lock(727274)"))

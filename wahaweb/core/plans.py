@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -57,6 +58,18 @@ class Standing:
     active: int
 
 
+def _standing_statement() -> Any:
+    """Built once: a select built anew costs more CPU than its execution (and its cache key with it)."""
+    user_id: Any = sa.bindparam("user_id")
+    active = (select(sa.func.count()).select_from(WaSession)
+              .where(WaSession.user_id == user_id, col(WaSession.status).in_(ACTIVE_STATUSES)).scalar_subquery())
+    return (select(User.active, Plan.name, Plan.session_limit, active)  # type: ignore[call-overload]
+            .select_from(User).outerjoin(Plan, col(Plan.id) == col(User.plan_id)).where(User.id == user_id))
+
+
+_STANDING = _standing_statement()
+
+
 async def standing(session: AsyncSession, user_id: int, default_limit: int) -> Standing | None:
     """One statement for the three reads of the plan-limit check (None: no such user).
 
@@ -64,11 +77,7 @@ async def standing(session: AsyncSession, user_id: int, default_limit: int) -> S
     waits (SQLite: the one writer; PostgreSQL: run after the user row's lock, so its snapshot
     includes whatever the previous holder committed). Same answers as `plan_limit` + `count_active`.
     """
-    active = (select(sa.func.count()).select_from(WaSession)
-              .where(WaSession.user_id == user_id, col(WaSession.status).in_(ACTIVE_STATUSES)).scalar_subquery())
-    stmt = (select(User.active, Plan.name, Plan.session_limit, active)  # type: ignore[call-overload]
-            .select_from(User).outerjoin(Plan, col(Plan.id) == col(User.plan_id)).where(User.id == user_id))
-    row = (await session.exec(stmt)).first()
+    row = (await session.exec(_STANDING, params={"user_id": user_id})).first()
     if row is None:
         return None
     user_active, plan_name, limit, count = row

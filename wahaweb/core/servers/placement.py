@@ -61,11 +61,22 @@ def signs_webhooks(server: WahaServer) -> bool:
     return server.tier is None or ServerVersion(version=server.version, tier=server.tier).signs_webhooks
 
 
+#: The statements a placement runs inside the create's lock, built once (building a select anew, and
+#: its cache key, cost more CPU than running it: measured in a burst of reservations).
+_PAIRING = sa.func.sum(sa.case((col(WaSession.status).in_(PAIRING_NOW), 1), else_=0))
+_LOAD_BY_SERVER = (select(WaSession.server_id, sa.func.count(), _PAIRING)  # type: ignore[call-overload]
+                   .where(col(WaSession.server_id).is_not(None)).group_by(col(WaSession.server_id)))
+_SERVERS_WITH_LOAD = (select(WahaServer, sa.func.count(col(WaSession.id)), _PAIRING)  # type: ignore[call-overload]
+                      .outerjoin(WaSession, col(WaSession.server_id) == col(WahaServer.id))
+                      .group_by(col(WahaServer.id)))
+
+_LOCK_SERVERS = (select(WahaServer).where(col(WahaServer.id).in_(sa.bindparam("ids", expanding=True)))
+                 .order_by(col(WahaServer.id)).with_for_update().execution_options(populate_existing=True))
+
+
 async def load_by_server(s: AsyncSession) -> dict[int, tuple[int, int]]:
     """server id -> (sessions placed there, of which creating/starting/pairing)."""
-    pairing = sa.func.sum(sa.case((col(WaSession.status).in_(PAIRING_NOW), 1), else_=0))
-    rows = await s.exec(select(WaSession.server_id, sa.func.count(), pairing)  # type: ignore[call-overload]
-                        .where(col(WaSession.server_id).is_not(None)).group_by(col(WaSession.server_id)))
+    rows = await s.exec(_LOAD_BY_SERVER)
     return {int(sid or 0): (int(total), int(busy or 0)) for sid, total, busy in rows.all()}
 
 
@@ -84,12 +95,9 @@ def ranked(servers: list[WahaServer], loads: dict[int, tuple[int, int]]) -> list
 
 async def servers_with_load(s: AsyncSession) -> tuple[list[WahaServer], dict[int, tuple[int, int]]]:
     """Every server and its load, in one statement (placement runs inside the create's lock)."""
-    pairing = sa.func.sum(sa.case((col(WaSession.status).in_(PAIRING_NOW), 1), else_=0))
-    stmt = (select(WahaServer, sa.func.count(col(WaSession.id)), pairing)  # type: ignore[call-overload]
-            .outerjoin(WaSession, col(WaSession.server_id) == col(WahaServer.id)).group_by(col(WahaServer.id)))
     servers: list[WahaServer] = []
     loads: dict[int, tuple[int, int]] = {}
-    for server, total, busy in (await s.exec(stmt)).all():
+    for server, total, busy in (await s.exec(_SERVERS_WITH_LOAD)).all():
         servers.append(server)
         loads[server.id or 0] = (int(total), int(busy or 0))
     return servers, loads
@@ -130,7 +138,5 @@ async def _lock_in_id_order(s: AsyncSession, ids: list[int]
     insert committed by whoever held a lock before us. Only servers with room in the first
     read are locked; full, draining, disabled and down servers are left alone.
     """
-    stmt = (select(WahaServer).where(col(WahaServer.id).in_(sorted(ids))).order_by(col(WahaServer.id))
-            .with_for_update().execution_options(populate_existing=True))
-    locked = list(await s.exec(stmt))
+    locked = list(await s.exec(_LOCK_SERVERS, params={"ids": sorted(ids)}))
     return locked, await load_by_server(s)
