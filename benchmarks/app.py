@@ -73,6 +73,7 @@ def app_environment(ctx: BenchContext, port: int, data_dir: Path) -> dict[str, s
         WAHA_API_KEY=ctx.api_key,
         WAHAWEB_PUBLIC_URL=f"http://127.0.0.1:{port}",
         WAHAWEB_SIGN_UP_RATE="1000/hour",  # every browser run signs up a fresh user from 127.0.0.1
+        WAHAWEB_SIGN_IN_CLIENT_RATE="1000/hour",  # and signs in with it: 20 per 15 minutes refused run 20 on
         DATABASE_URL=f"sqlite+aiosqlite:///{data_dir / 'wahaweb.db'}",
         REFLEX_TELEMETRY_ENABLED="false",
         REFLEX_USE_SYSTEM_BUN="1",
