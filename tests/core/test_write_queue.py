@@ -108,7 +108,10 @@ async def test_a_burst_of_creates_acknowledges_everyone_before_provisioning_anyo
     """Reservations first: the WAHA create of the first user waits until every reservation in flight
     in this process is acknowledged (failed on old code: the first provisioning tasks reached WAHA
     while most of the burst still waited for its reservation, and took its CPU on the one loop)."""
+    from wahaweb.core.sessions.turns import ReservationsFirst
+
     core = await make_core(embedded_settings(sqlite_url))
+    core.sessions.turns = ReservationsFirst(patience=60.0)  # a slow machine must not end the wait first
     users = [await register(core, f"burst{i}@example.com", plan=None) for i in range(12)]
     acked: list[str] = []
     at_waha_create: list[int] = []  # how many were acknowledged when each WAHA create was sent
