@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -79,8 +79,10 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
-#: PostgreSQL's per-user create lock, built once (a select built per call costs more CPU than it runs).
-_LOCK_USER = select(col(User.id)).where(User.id == sa.bindparam("user_id")).with_for_update()
+#: PostgreSQL's per-user create locks, built once (a select built per call costs more CPU than it runs):
+#: one statement for a whole batch of users, taken in id order so two batches never deadlock.
+_LOCK_USERS = (select(col(User.id)).where(col(User.id).in_(sa.bindparam("user_ids", expanding=True)))
+               .order_by(col(User.id)).with_for_update())
 
 
 class Database:
@@ -116,10 +118,10 @@ class Database:
         async with self._read_session() as session:
             return (await session.exec(statement)).first()
 
-    async def read_all(self, statement: Any) -> list[Any]:
+    async def read_all(self, statement: Any, params: dict[str, Any] | None = None) -> list[Any]:
         """Every row of one SELECT (as `read_one`: one statement, no BEGIN on SQLite)."""
         async with self._read_session() as session:
-            return list(await session.exec(statement))
+            return list(await session.exec(statement, params=params))
 
     async def read_get(self, model: type[_M], ident: Any) -> _M | None:
         """One row by primary key (as `read_one`)."""
@@ -148,18 +150,21 @@ class Database:
             yield
 
     @contextlib.asynccontextmanager
-    async def locked_write(self, lock_user_id: int | None = None) -> AsyncIterator[AsyncSession]:
-        """A write transaction that serialises with every other `locked_write` on the same user.
+    async def locked_write(self, lock_user_id: int | None = None, *, lock_user_ids: Iterable[int] = ()
+                           ) -> AsyncIterator[AsyncSession]:
+        """A write transaction that serialises with every other `locked_write` on the same user(s).
 
         SQLite: `BEGIN IMMEDIATE` (the whole database's write lock, taken at the start,
         so check-then-insert can't interleave across connections or processes).
-        PostgreSQL: `SELECT ... FOR UPDATE` on the user row `lock_user_id`
-        (without it, a transaction-scoped advisory lock shared by all such writes).
+        PostgreSQL: `SELECT ... FOR UPDATE` on the user row `lock_user_id` (or the rows of
+        `lock_user_ids`, in id order, in one statement); without any, a transaction-scoped
+        advisory lock shared by all such writes.
         """
+        users = sorted({*lock_user_ids, *(() if lock_user_id is None else (lock_user_id,))})
         async with self._one_writer(), self._write_session() as session, session.begin():
             if self.dialect == "postgresql":
-                if lock_user_id is not None:
-                    await session.exec(_LOCK_USER, params={"user_id": lock_user_id})
+                if users:
+                    await session.exec(_LOCK_USERS, params={"user_ids": users})
                 else:
                     # sqlmodel's exec() takes no textual SQL: run it on the transaction's connection.
                     await (await session.connection()).execute(sa.text("SELECT pg_advisory_xact_lock(727274)"))

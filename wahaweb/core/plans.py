@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,32 +59,37 @@ class Standing:
     active: int
 
 
-def _standing_statement() -> Any:
+def _standings_statement() -> Any:
     """Built once: a select built anew costs more CPU than its execution (and its cache key with it)."""
-    user_id: Any = sa.bindparam("user_id")
+    user_ids: Any = sa.bindparam("user_ids", expanding=True)
     active = (select(sa.func.count()).select_from(WaSession)
-              .where(WaSession.user_id == user_id, col(WaSession.status).in_(ACTIVE_STATUSES)).scalar_subquery())
-    return (select(User.active, Plan.name, Plan.session_limit, active)  # type: ignore[call-overload]
-            .select_from(User).outerjoin(Plan, col(Plan.id) == col(User.plan_id)).where(User.id == user_id))
+              .where(WaSession.user_id == User.id, col(WaSession.status).in_(ACTIVE_STATUSES))
+              .correlate(User).scalar_subquery())
+    return (select(User.id, User.active, Plan.name, Plan.session_limit, active)  # type: ignore[call-overload]
+            .select_from(User).outerjoin(Plan, col(Plan.id) == col(User.plan_id))
+            .where(col(User.id).in_(user_ids)))
 
 
-_STANDING = _standing_statement()
+_STANDINGS = _standings_statement()
 
 
-async def standing(session: AsyncSession, user_id: int, default_limit: int) -> Standing | None:
-    """One statement for the three reads of the plan-limit check (None: no such user).
+async def standings(session: AsyncSession, user_ids: Iterable[int], default_limit: int) -> dict[int, Standing]:
+    """Each user's standing, in one statement however many users (a user who does not exist is left out).
 
-    Inside the create's lock every statement is a turn of the event loop while every other create
-    waits (SQLite: the one writer; PostgreSQL: run after the user row's lock, so its snapshot
-    includes whatever the previous holder committed). Same answers as `plan_limit` + `count_active`.
+    The three reads of the plan-limit check (active, plan limit, active sessions), for a whole batch of
+    reservations (`wahaweb.core.batches`): inside the create's lock every statement is a
+    turn of the event loop while every other create waits (SQLite: the one writer; PostgreSQL: run after
+    the users' row locks, so its snapshot includes whatever the previous holders committed). Same
+    answers as `plan_limit` + `count_active`.
     """
-    row = (await session.exec(_STANDING, params={"user_id": user_id})).first()
-    if row is None:
-        return None
-    user_active, plan_name, limit, count = row
-    if plan_name is None:
-        return Standing(bool(user_active), None, default_limit, int(count))
-    return Standing(bool(user_active), plan_name, int(limit), int(count))
+    found: dict[int, Standing] = {}
+    for user_id, user_active, plan_name, limit, count in await session.exec(
+            _STANDINGS, params={"user_ids": sorted(set(user_ids))}):
+        if plan_name is None:
+            found[int(user_id)] = Standing(bool(user_active), None, default_limit, int(count))
+        else:
+            found[int(user_id)] = Standing(bool(user_active), plan_name, int(limit), int(count))
+    return found
 
 
 async def count_active(session: AsyncSession, user_id: int, *, exclude: str | None = None) -> int:

@@ -103,6 +103,46 @@ async def servers_with_load(s: AsyncSession) -> tuple[list[WahaServer], dict[int
     return servers, loads
 
 
+class Pool:
+    """The servers and their load, read once (and on PostgreSQL locked) for a batch of placements.
+
+    `take` places one session and counts it at once, so the next placement of the same batch
+    (`wahaweb.core.batches`) sees it, as it would have seen it committed.
+    """
+
+    def __init__(self, servers: list[WahaServer], loads: dict[int, tuple[int, int]], never: list[int]) -> None:
+        self.servers = servers
+        self.loads = loads
+        #: Servers with room that nobody has probed yet (see NotProbed).
+        self.never = never
+
+    def take(self, session_id: str, *, unprobed: str = "raise") -> Placement:
+        """Choose a server for `session_id`; NoCapacity if none has room (NotProbed: see `place`)."""
+        if self.never and unprobed == "raise":
+            raise NotProbed(self.never)
+        for server in ranked(self.servers, self.loads):
+            if server.reachable is None or server.id is None:
+                continue
+            total, busy = self.loads.get(server.id, (0, 0))
+            self.loads[server.id] = (total + 1, busy + 1)  # a new session is `creating`: pairing
+            name = CORE_ONLY_NAME if single_session(server) else session_id
+            return Placement(server_id=server.id, server_name=server.name, waha_name=name,
+                             signs_webhooks=signs_webhooks(server))
+        raise NoCapacity()
+
+
+async def open_pool(s: AsyncSession, *, dialect: str) -> Pool:
+    """The pool as the caller's write transaction sees it; on PostgreSQL the servers with room are
+    locked (see `_lock_in_id_order`) and their counts read again after the locks."""
+    servers, loads = await servers_with_load(s)
+    candidates = ranked(servers, loads)
+    never = [srv.id for srv in candidates if srv.reachable is None and srv.id is not None]
+    probed = [srv.id for srv in candidates if srv.reachable is not None and srv.id is not None]
+    if dialect == "postgresql" and probed:
+        servers, loads = await _lock_in_id_order(s, probed)
+    return Pool(servers, loads, never)
+
+
 async def place(s: AsyncSession, session_id: str, *, dialect: str, unprobed: str = "raise") -> Placement:
     """Choose a server for `session_id` inside the caller's write transaction; NoCapacity if none.
 
@@ -110,21 +150,7 @@ async def place(s: AsyncSession, session_id: str, *, dialect: str, unprobed: str
     wrong URL: with `unprobed="raise"` NotProbed names the ones that would be candidates (the
     caller probes them and places again); with "skip" they are left out.
     """
-    servers, loads = await servers_with_load(s)
-    candidates = ranked(servers, loads)
-    never = [srv.id for srv in candidates if srv.reachable is None and srv.id is not None]
-    if never and unprobed == "raise":
-        raise NotProbed(never)
-    candidates = [srv for srv in candidates if srv.reachable is not None]
-    if dialect == "postgresql" and candidates:
-        servers, loads = await _lock_in_id_order(s, [srv.id for srv in candidates if srv.id is not None])
-        candidates = [srv for srv in ranked(servers, loads) if srv.reachable is not None]
-    for server in candidates:
-        assert server.id is not None
-        name = CORE_ONLY_NAME if single_session(server) else session_id
-        return Placement(server_id=server.id, server_name=server.name, waha_name=name,
-                         signs_webhooks=signs_webhooks(server))
-    raise NoCapacity()
+    return (await open_pool(s, dialect=dialect)).take(session_id, unprobed=unprobed)
 
 
 async def _lock_in_id_order(s: AsyncSession, ids: list[int]

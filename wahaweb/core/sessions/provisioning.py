@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import logging
 import time
+from collections import Counter
+from collections.abc import Sequence
 
 from wahaweb.core import status as st
 from wahaweb.core.accounts import DISABLED
 from wahaweb.core.audit import FAILED, OK
+from wahaweb.core.batches import Batches
 from wahaweb.core.constants import META_SESSION_ID, META_USER_EMAIL, META_USER_ID
 from wahaweb.core.errors import (
     AuthError,
@@ -25,8 +30,8 @@ from wahaweb.core.errors import (
 from wahaweb.core.failures import NAME_TAKEN_REASON, code_for
 from wahaweb.core.ids import new_session_id
 from wahaweb.core.models import User, WaSession
-from wahaweb.core.plans import standing
-from wahaweb.core.servers.placement import NoCapacity, NotProbed, place, signs_webhooks
+from wahaweb.core.plans import standings
+from wahaweb.core.servers.placement import NoCapacity, NotProbed, Pool, open_pool, signs_webhooks
 from wahaweb.core.sessions.observations import SessionObservations
 from wahaweb.core.sessions.rules import (
     _outcome_of,
@@ -43,6 +48,18 @@ from wahaweb.waha.errors import (
 from wahaweb.waha.models import SessionDTO, SessionInfo, WebhookConfig
 
 logger = logging.getLogger("wahaweb.core.sessions")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Ask:
+    """One reservation waiting for its batch."""
+
+    user: User
+    label: str | None
+    #: perf_counter() when the create began: its execution time is measured from there.
+    started: float
+    #: What placement does with servers nobody has probed yet (see `NotProbed`).
+    unprobed: str = "raise"
 
 
 class SessionProvisioning(SessionObservations):
@@ -81,24 +98,28 @@ class SessionProvisioning(SessionObservations):
             if self.servers is not None:
                 await self.servers.ensure_probed()  # outside the lock: a probe is a network call
             try:
-                row, signs = await self._reserve_new(user, label)
+                row, task = await self._reservations.submit(_Ask(user, label, started))
             except NotProbed as never:
                 # Added on another worker, its probe not written yet: probe (outside the lock), place again.
                 assert self.servers is not None
                 await asyncio.gather(*(self.servers.probe(server_id) for server_id in never.server_ids))
-                row, signs = await self._reserve_new(user, label, unprobed="skip")
+                row, task = await self._reservations.submit(_Ask(user, label, started, unprobed="skip"))
         except Exception as exc:
             if isinstance(exc, NoCapacity):
                 await self._no_capacity(user_id)
             await self._created(user_id, None, _outcome_of(exc), str(exc) or type(exc).__name__, started)
             raise
-        # A task, not part of the caller: if the tab goes away the WAHA call and the row update
-        # still finish, so no row is left in `creating` and no WAHA session is orphaned.
-        task = asyncio.ensure_future(self._provision(user, row, started, signs))
-        self._tasks.add(task)
-        task.add_done_callback(self._settled)
         await self._announce(row, "create")
         return row, task
+
+    @functools.cached_property
+    def _reservations(self) -> Batches[_Ask, tuple[WaSession, asyncio.Future[WaSession]]]:
+        """The reservations of this process, decided in batches (group commit: see its module)."""
+        return Batches(self._reserve_batch, on_task=self._track)
+
+    def _track(self, task: asyncio.Task) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._settled)
 
     async def _no_capacity(self, user_id: int | None) -> None:
         """Every server is full, draining or down: the operator must hear of it (log, metric, audit).
@@ -150,31 +171,62 @@ class SessionProvisioning(SessionObservations):
         if self.on_create is not None:
             self.on_create(outcome, elapsed_ms / 1000)
 
-    async def _reserve_new(self, user: User, label: str | None, *, unprobed: str = "raise"
-                           ) -> tuple[WaSession, bool | None]:
-        """The `creating` row, and whether its server signs webhooks (None: no placement).
+    async def _reserve_batch(self, asks: Sequence[_Ask]
+                             ) -> list[tuple[WaSession, asyncio.Future[WaSession]] | BaseException]:
+        """One write transaction for a batch of reservations: each its `creating` row and its
+        provisioning task, or its refusal (AuthError, PlanLimitReached, NoCapacity, NotProbed).
 
-        NotProbed (nothing written) when a candidate server was never probed: see `place`.
+        The standings and the server pool are read once; each reservation then counts against
+        the ones before it in the batch, exactly as if they had been committed one by one. The
+        WAHA creates start only after the commit, as tasks of the service: a caller that went
+        away meanwhile leaves no row without its provisioning.
         """
-        assert user.id is not None
-        async with self.db.locked_write(lock_user_id=user.id) as s:
-            now_standing = await standing(s, user.id, self.default_session_limit)
-            if now_standing is None or not now_standing.user_active:
-                raise AuthError(DISABLED)
-            if now_standing.active >= now_standing.limit:
-                raise PlanLimitReached(now_standing.plan_name, now_standing.limit, now_standing.active)
-            # 62 random bits: no read to check it is free (the primary key refuses a collision).
-            session_id = new_session_id(user.id, self.clock)
-            server_id, waha_name, signs = None, None, None
-            if self.servers is not None:
-                spot = await place(s, session_id, dialect=self.db.dialect, unprobed=unprobed)
-                server_id, waha_name, signs = spot.server_id, spot.waha_name, spot.signs_webhooks
-            now = self.clock()
-            row = WaSession(id=session_id, user_id=user.id, label=label, status=st.CREATING, created_at=now,
-                            updated_at=now, status_changed_at=now, status_seen_at=now, server_id=server_id,
-                            waha_name=waha_name)
-            s.add(row)
-        return row, signs
+        answers: list[tuple[WaSession, bool | None] | BaseException] = []
+        async with self.db.locked_write(lock_user_ids=[ask.user.id for ask in asks if ask.user.id]) as s:
+            found = await standings(s, (ask.user.id for ask in asks if ask.user.id), self.default_session_limit)
+            taken: Counter[int] = Counter()
+            pool: Pool | None = None
+            rows: list[WaSession] = []
+            for ask in asks:
+                user_id = ask.user.id
+                assert user_id is not None
+                now_standing = found.get(user_id)
+                if now_standing is None or not now_standing.user_active:
+                    answers.append(AuthError(DISABLED))
+                    continue
+                active = now_standing.active + taken[user_id]
+                if active >= now_standing.limit:
+                    answers.append(PlanLimitReached(now_standing.plan_name, now_standing.limit, active))
+                    continue
+                # 62 random bits: no read to check it is free (the primary key refuses a collision).
+                session_id = new_session_id(user_id, self.clock)
+                server_id, waha_name, signs = None, None, None
+                if self.servers is not None:
+                    try:
+                        pool = pool or await open_pool(s, dialect=self.db.dialect)
+                        spot = pool.take(session_id, unprobed=ask.unprobed)
+                    except (NoCapacity, NotProbed) as refused:
+                        answers.append(refused)
+                        continue
+                    server_id, waha_name, signs = spot.server_id, spot.waha_name, spot.signs_webhooks
+                now = self.clock()
+                rows.append(WaSession(id=session_id, user_id=user_id, label=ask.label, status=st.CREATING,
+                                      created_at=now, updated_at=now, status_changed_at=now, status_seen_at=now,
+                                      server_id=server_id, waha_name=waha_name))
+                answers.append((rows[-1], signs))
+                taken[user_id] += 1
+            s.add_all(rows)
+        # Committed: each row's WAHA create is a task, not part of its caller: if the tab goes away the
+        # WAHA call and the row update still finish, so no row is left in `creating` and no WAHA session
+        # is orphaned.
+        return [answer if isinstance(answer, BaseException) else
+                (answer[0], self._start_provisioning(ask, answer[0], answer[1]))
+                for ask, answer in zip(asks, answers, strict=True)]
+
+    def _start_provisioning(self, ask: _Ask, row: WaSession, signs: bool | None) -> asyncio.Future[WaSession]:
+        task = asyncio.ensure_future(self._provision(ask.user, row, ask.started, signs))
+        self._track(task)
+        return task
 
     async def _create_on_waha(self, user: User, row: WaSession, signs: bool | None = None
                               ) -> tuple[WaSession, str | None]:
