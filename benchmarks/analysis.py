@@ -183,26 +183,39 @@ def cpu_floor(result: ScenarioResult) -> str:
             f"event loop), so the last of {users} waits for at least {users} x {cpu:.1f} = {users * cpu:.0f} ms")
 
 
-def issue16_targets(results: dict[str, ScenarioResult]) -> list[dict[str, Any]]:
+def _qr_floor_targets(results: dict[str, ScenarioResult], name: str, on: str) -> list[dict[str, Any]]:
+    """The two QR targets of issue 16 for one visible-QR scenario (`on`: which database, in words)."""
     out = []
-    visible, png, raw = _timed(results, QR_VISIBLE), _timed(results, PHYSICAL), _timed(results, RAW_FLOOR)
-    goal = "QR visible in Chromium at or below the raw-PNG floor (p50 ratio <= 1.00x)"
+    visible, png, raw = _timed(results, name), _timed(results, PHYSICAL), _timed(results, RAW_FLOOR)
+    key = "" if name == QR_VISIBLE else name.removeprefix(QR_VISIBLE)
+    goal = f"QR visible in Chromium{on} at or below the raw-PNG floor (p50 ratio <= 1.00x)"
     if visible and png:
         ratio = visible.stats.p50 / png.stats.p50
         detail = f"{visible.stats.p50 * 1000:.1f} / {png.stats.p50 * 1000:.1f} ms = {ratio:.3f}x"
-        out.append(_target("qr_visible_vs_png_floor", goal, "met" if ratio <= 1.0 else "missed", ratio,
+        out.append(_target("qr_visible_vs_png_floor" + key, goal, "met" if ratio <= 1.0 else "missed", ratio,
                            detail + ("" if ratio <= 1.0 else f"; missed by {(ratio - 1) * 100:.1f}%{held_by(visible)}")))
     else:
-        out.append(_target("qr_visible_vs_png_floor", goal, "not measured", detail=_missing(results, [QR_VISIBLE, PHYSICAL])))
-    goal = f"QR visible within {RAW_FLOOR_MARGIN_S * 1000:.0f} ms of the raw-text floor (p50)"
+        out.append(_target("qr_visible_vs_png_floor" + key, goal, "not measured",
+                           detail=_missing(results, [name, PHYSICAL])))
+    goal = f"QR visible{on} within {RAW_FLOOR_MARGIN_S * 1000:.0f} ms of the raw-text floor (p50)"
     if visible and raw:
         gap = visible.stats.p50 - raw.stats.p50
         met = gap <= RAW_FLOOR_MARGIN_S
         detail = f"+{gap * 1000:.1f} ms" + ("" if met else f"; missed by {(gap - RAW_FLOOR_MARGIN_S) * 1000:.1f} ms"
                                                f"{held_by(visible)}")
-        out.append(_target("qr_visible_vs_raw_floor", goal, "met" if met else "missed", gap, detail))
+        out.append(_target("qr_visible_vs_raw_floor" + key, goal, "met" if met else "missed", gap, detail))
     else:
-        out.append(_target("qr_visible_vs_raw_floor", goal, "not measured", detail=_missing(results, [QR_VISIBLE, RAW_FLOOR])))
+        out.append(_target("qr_visible_vs_raw_floor" + key, goal, "not measured",
+                           detail=_missing(results, [name, RAW_FLOOR])))
+    return out
+
+
+def issue16_targets(results: dict[str, ScenarioResult]) -> list[dict[str, Any]]:
+    out = []
+    for scenario_name, on in ((QR_VISIBLE, ""), (QR_VISIBLE + "_pg", " (PostgreSQL)")):
+        if on and scenario_name not in results:
+            continue  # the PostgreSQL run is reported when it was asked for
+        out.extend(_qr_floor_targets(results, scenario_name, on))
     for name, limit in ACK_P95_TARGETS.items():
         goal = f"{name}: p95 to acknowledgement of the users creating at once under {limit * 1000:.0f} ms, 0 errors, 0 overshoot"
         result = results.get(name)

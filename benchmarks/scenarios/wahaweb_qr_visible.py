@@ -92,7 +92,18 @@ async def page_hop_stamps(page) -> tuple[str, dict]:
     return page.url.rstrip("/").rsplit("/", 1)[-1], stamps
 
 
-async def measure_qr_visible(ctx: BenchContext) -> ScenarioResult:
+async def measure_qr_visible(ctx: BenchContext, *, database: str = "sqlite", name: str = NAME) -> ScenarioResult:
+    """The app on a fresh SQLite file, or (``database="postgresql"``) on a fresh schema of the local
+    PostgreSQL: the same runs, so the two databases compare in one report."""
+    if database == "postgresql" and not ctx.smoke:
+        from benchmarks.scenarios._core import pg_schema
+
+        async with pg_schema("wahaweb_bench_qr") as url:
+            return await _measure_qr_visible(ctx, name, {"DATABASE_URL": url})
+    return await _measure_qr_visible(ctx, name, {})
+
+
+async def _measure_qr_visible(ctx: BenchContext, name: str, database_env: dict[str, str]) -> ScenarioResult:
     if ctx.smoke:
         raise NotMeasured("skipped in smoke mode (boots the prod app and chromium)")
     require_modules("wahaweb.wahaweb", "playwright.async_api")
@@ -105,7 +116,7 @@ async def measure_qr_visible(ctx: BenchContext) -> ScenarioResult:
         before = {s.name for s in await client.list_sessions(all=True)}
     trace_file = Path(tempfile.mkdtemp(prefix="wahaweb-hops-")) / "hops.jsonl"
     boot0 = time.perf_counter()
-    app = await asyncio.to_thread(start_wahaweb_app, ctx, extra_env={"WAHAWEB_HOP_TRACE": str(trace_file)})
+    app = await asyncio.to_thread(start_wahaweb_app, ctx, extra_env={"WAHAWEB_HOP_TRACE": str(trace_file), **database_env})
     boot_s = time.perf_counter() - boot0
     samples: list[float] = []
     acks: list[float] = []
@@ -184,7 +195,9 @@ async def measure_qr_visible(ctx: BenchContext) -> ScenarioResult:
         data.update(ack_visible=ack_stats.to_dict(), ack_visible_samples=acks)
     else:
         notes.append("[data-status=creating] was never seen in a frame (the page went straight past it).")
-    return ScenarioResult.timed(NAME, samples, notes=notes, data=data, table=hop_table if hop_rows else None)
+    db_word = "PostgreSQL (local, a fresh schema)" if database_env else "SQLite (a fresh file)"
+    notes.insert(1, f"Database: {db_word}.")
+    return ScenarioResult.timed(name, samples, notes=notes, data=data, table=hop_table if hop_rows else None)
 
 
 @scenario(
@@ -197,5 +210,19 @@ async def measure_qr_visible(ctx: BenchContext) -> ScenarioResult:
 async def measure(ctx: BenchContext) -> ScenarioResult:
     try:
         return await measure_qr_visible(ctx)
+    except NotImplementedError as exc:
+        raise NotMeasured(str(exc)) from None
+
+
+@scenario(
+    NAME + "_pg",
+    group="creation",
+    title="wahaweb: click to QR visible in chromium (postgresql)",
+    description="as wahaweb_qr_visible, the app on PostgreSQL",
+    order=61,
+)
+async def measure_pg(ctx: BenchContext) -> ScenarioResult:
+    try:
+        return await measure_qr_visible(ctx, database="postgresql", name=NAME + "_pg")
     except NotImplementedError as exc:
         raise NotMeasured(str(exc)) from None

@@ -72,7 +72,8 @@ def test_smoke_writes_markdown_and_json_with_numbers(smoke_run) -> None:
         "qr_visible_vs_physical", "old_vs_wahaweb", "rewrite_vs_wahaweb", "requests_flat_in_tabs",
         "concurrent_50_users",
         # issue 16
-        "qr_visible_vs_png_floor", "qr_visible_vs_raw_floor", "concurrent_50_users_p95",
+        "qr_visible_vs_png_floor", "qr_visible_vs_raw_floor", "qr_visible_vs_png_floor_pg",
+        "qr_visible_vs_raw_floor_pg", "concurrent_50_users_p95",
         "concurrent_50_users_pg_p95", "concurrent_200_users_pg_p95"}
 
     text = md.read_text()
