@@ -94,3 +94,13 @@ async def test_batches_are_capped():
     rec.gate.set()
     assert await asyncio.gather(*tasks) == [20, 40, 60, 80, 100]
     assert batches.batch_sizes == [2, 2, 1]
+
+
+async def test_a_run_that_answers_wrongly_fails_its_requests_instead_of_leaving_them_waiting():
+    async def short(asks):
+        return [1] if len(asks) > 1 else []
+
+    batches = Batches(short)
+    tasks = [asyncio.create_task(batches.submit(n)) for n in (1, 2)]
+    answers = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 1.0)
+    assert all(isinstance(a, RuntimeError) for a in answers), answers

@@ -71,7 +71,9 @@ class Batches(Generic[Ask, Answer]):
 
     async def _decide(self, batch: list[tuple[Ask, asyncio.Future[Answer]]]) -> None:
         try:
-            answers = await self._run([ask for ask, _ in batch])
+            answers = list(await self._run([ask for ask, _ in batch]))
+            if len(answers) != len(batch):  # a broken `run`: nobody's answer is known
+                raise RuntimeError(f"{len(answers)} answers for a batch of {len(batch)}")
         except asyncio.CancelledError:
             for _, future in batch:
                 future.cancel()
@@ -83,7 +85,7 @@ class Batches(Generic[Ask, Answer]):
                 for one in batch:
                     await self._decide([one])
                 return
-        for (_, future), answer in zip(batch, answers, strict=True):
+        for (_, future), answer in zip(batch, answers, strict=True):  # lengths checked above
             if future.done():  # its caller went away; the batch's `run` owns what it reserved
                 continue
             if isinstance(answer, BaseException):
