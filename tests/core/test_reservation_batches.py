@@ -116,3 +116,123 @@ async def test_a_caller_that_goes_away_mid_batch_still_gets_its_session_made(mak
     assert set(rows) == {u.id for u in users}
     assert rows[users[1].id].status not in ("creating", "failed")
     await assert_no_orphans(core)
+
+
+async def test_a_batch_failing_after_its_commit_is_not_decided_again(make_core, sqlite_url, monkeypatch):
+    """(Found by review.) After a failed commit the rows may be there (a reply lost after COMMIT was
+    sent): deciding each create again made every user a second row, the first stuck in `creating`."""
+    import contextlib
+
+    core = await make_core(embedded_settings(sqlite_url))
+    await register(core, "admin@example.com", plan=None)
+    users = [await register(core, f"lost{i}@example.com", plan=None) for i in range(3)]
+    real = core.db.locked_write
+    left = {"n": 1}
+
+    @contextlib.asynccontextmanager
+    async def answer_lost(*args, **kwargs):
+        async with real(*args, **kwargs) as s:
+            yield s
+        if left["n"] and len(list(kwargs.get("lock_user_ids", ()))) > 1:
+            left["n"] -= 1
+            raise ConnectionError("connection lost after COMMIT was sent")
+
+    monkeypatch.setattr(core.db, "locked_write", answer_lost)
+    await asyncio.gather(*(core.sessions.reserve(u) for u in users), return_exceptions=True)
+    await core.sessions.drain()
+    assert left["n"] == 0
+    rows = await db_rows(core)
+    per_user = {u.id: [r.status for r in rows if r.user_id == u.id] for u in users}
+    assert all(len(statuses) <= 1 for statuses in per_user.values()), per_user
+
+
+async def test_a_refused_create_of_a_caller_that_went_away_is_still_on_record(make_core, sqlite_url, monkeypatch):
+    """(Found by review.) The batch decides a closed tab's create; its refusal (here: no server has
+    room) is logged, audited and counted all the same."""
+    core = await make_core(embedded_settings(sqlite_url, default_server_capacity=1))
+    await register(core, "admin@example.com", plan=None)
+    first, second = [await register(core, f"nc{i}@example.com", plan=None) for i in range(2)]
+    gate = asyncio.Event()
+    real = core.sessions._reserve_batch
+
+    async def held(asks):
+        await gate.wait()
+        return await real(asks)
+
+    monkeypatch.setattr(core.sessions, "_reserve_batch", held)
+    batches = core.sessions._reservations
+    t_first = asyncio.create_task(core.sessions.reserve(first))
+    t_second = asyncio.create_task(core.sessions.reserve(second))
+    try:
+        while sum(batches.batch_sizes) < 2:
+            await asyncio.sleep(0.001)
+        assert list(batches.batch_sizes) == [2]
+        t_second.cancel()
+        await asyncio.sleep(0)
+    finally:
+        gate.set()
+    await t_first
+    with pytest.raises(asyncio.CancelledError):
+        await t_second
+    await core.sessions.drain()
+    mine = [(e.action, e.outcome) for e in await core.audit.recent(100) if e.user_id == second.id]
+    assert ("no_capacity", "failed") in mine and any(action == "create" for action, _ in mine), mine
+
+
+async def test_each_create_logs_under_its_own_request_id(make_core, sqlite_url):
+    """(Found by review.) The batch starts the WAHA creates; each still runs in its caller's context,
+    so its `session.create` line carries that caller's ids, not the first caller's of the batch."""
+    import logging
+
+    from wahaweb.observability.log_context import ContextFilter, log_context
+
+    core = await make_core(embedded_settings(sqlite_url))
+    await register(core, "admin@example.com", plan=None)
+    users = [await register(core, f"rid{i}@example.com", plan=None) for i in range(3)]
+    seen: list[tuple[int, str | None]] = []
+
+    class Grab(logging.Handler):
+        def emit(self, record):
+            if getattr(record, "event", None) == "session.create":
+                seen.append((record.user, getattr(record, "request_id", None)))
+
+    handler = Grab()
+    handler.addFilter(ContextFilter())
+    log = logging.getLogger("wahaweb.core.sessions")
+    old_level = log.level
+    log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    try:
+        async def click(i, user):
+            with log_context(request_id=f"req-{i}"):
+                return await core.sessions.create(user)
+
+        await asyncio.gather(*(click(i, u) for i, u in enumerate(users)))
+        await core.sessions.drain()
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(old_level)
+    assert sorted(seen) == [(u.id, f"req-{i}") for i, u in enumerate(users)], seen
+
+
+@pytest.mark.postgres
+async def test_two_workers_bursting_on_postgresql_neither_deadlock_nor_overshoot(make_core, pg_url):
+    """Two Cores (two worker processes' batches) on one PostgreSQL, every Free user clicking on
+    both at once, more users than server room: each batch locks users then servers in id order."""
+    from wahaweb.core.errors import PlanLimitReached as Limit
+
+    a = await make_core(embedded_settings(pg_url, default_server_capacity=25))
+    await register(a, "admin@example.com", plan=None)
+    users = [await register(a, f"pg{i}@example.com", plan="Free") for i in range(30)]
+    b = await make_core(embedded_settings(pg_url, default_server_capacity=25))
+    calls = [core.sessions.reserve(u) for u in users for core in (a, b)]
+    answers = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 60)
+    await a.sessions.drain()
+    await b.sessions.drain()
+    odd = [r for r in answers if isinstance(r, BaseException) and not isinstance(r, (Limit, NoCapacity))]
+    assert not odd, odd
+    rows = [r for r in await a.sessions.rows_in() if r.status != "failed"]
+    per_user: dict[int, int] = {}
+    for r in rows:
+        per_user[r.user_id] = per_user.get(r.user_id, 0) + 1
+    assert max(per_user.values()) <= 1 and len(rows) <= 25, (per_user, len(rows))

@@ -54,7 +54,7 @@ async def test_two_placements_that_ranked_the_pool_differently_do_not_deadlock(m
     async def placing(name: str):
         user = await farm.user(f"{name}@example.com")
         async with farm.core.db.locked_write(lock_user_id=user.id) as s:
-            return await placement.place(s, f"p-{name}", dialect="postgresql")
+            return (await placement.open_pool(s, dialect="postgresql")).take(f"p-{name}")
 
     async def start(name: str) -> asyncio.Task:
         gates[name] = (asyncio.Event(), asyncio.Event())

@@ -4,7 +4,8 @@
   itself so that `Database.locked_write()` can open `BEGIN IMMEDIATE` (the
   database-wide write lock, held across connections, processes and workers).
 - PostgreSQL (postgresql+asyncpg): `Database.locked_write(lock_user_id=...)` takes
-  `SELECT ... FOR UPDATE` on the user row. A `search_path` query parameter in
+  `SELECT ... FOR UPDATE` on the user row (`lock_user_ids=...`: on a batch's user
+  rows, in id order, in one statement). A `search_path` query parameter in
   the URL (`...?search_path=myschema`) is passed to the server.
 """
 

@@ -5,11 +5,14 @@ most free capacity wins; ties go to the server with the fewest sessions pairing 
 (pairing is the expensive part: a browser engine rendering QR codes). Counts come from the
 database, never from memory, so every worker and every concurrent create sees the same load.
 
+A batch of creates (`wahaweb.core.batches`) reads the pool once (`open_pool`) and places each of
+its sessions in turn (`Pool.take`), counting the ones placed before it.
+
 Locks. SQLite: the caller's `BEGIN IMMEDIATE` already serialises every writer, so the count
-cannot move under us. PostgreSQL: the caller holds only its user's row, so two users could
-both pick the last slot of one server; the servers with room are locked `FOR UPDATE` in id
-order, in one statement, and their counts read again after the locks (`_lock_in_id_order`).
-Lock order is always user row, then server rows by id: no deadlock between creates.
+cannot move under us. PostgreSQL: the caller holds only its batch's user rows, so two batches
+could both pick the last slot of one server; the servers with room are locked `FOR UPDATE` in
+id order, in one statement, and their counts read again after the locks (`_lock_in_id_order`).
+Lock order is always user rows by id, then server rows by id: no deadlock between creates.
 """
 
 from __future__ import annotations
@@ -117,7 +120,12 @@ class Pool:
         self.never = never
 
     def take(self, session_id: str, *, unprobed: str = "raise") -> Placement:
-        """Choose a server for `session_id`; NoCapacity if none has room (NotProbed: see `place`)."""
+        """Choose a server for `session_id`; NoCapacity if none has room.
+
+        A server never probed (`reachable` None) may be a Core server (one session, `default`) or a
+        wrong URL: with `unprobed="raise"` NotProbed names the ones that would be candidates (the
+        caller probes them and places again); with "skip" they are left out.
+        """
         if self.never and unprobed == "raise":
             raise NotProbed(self.never)
         for server in ranked(self.servers, self.loads):
@@ -141,16 +149,6 @@ async def open_pool(s: AsyncSession, *, dialect: str) -> Pool:
     if dialect == "postgresql" and probed:
         servers, loads = await _lock_in_id_order(s, probed)
     return Pool(servers, loads, never)
-
-
-async def place(s: AsyncSession, session_id: str, *, dialect: str, unprobed: str = "raise") -> Placement:
-    """Choose a server for `session_id` inside the caller's write transaction; NoCapacity if none.
-
-    A server never probed (`reachable` None) may be a Core server (one session, `default`) or a
-    wrong URL: with `unprobed="raise"` NotProbed names the ones that would be candidates (the
-    caller probes them and places again); with "skip" they are left out.
-    """
-    return (await open_pool(s, dialect=dialect)).take(session_id, unprobed=unprobed)
 
 
 async def _lock_in_id_order(s: AsyncSession, ids: list[int]

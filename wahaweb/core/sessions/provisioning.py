@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import functools
 import logging
@@ -16,10 +17,12 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+
 from wahaweb.core import status as st
 from wahaweb.core.accounts import DISABLED
 from wahaweb.core.audit import FAILED, OK
-from wahaweb.core.batches import Batches
+from wahaweb.core.batches import Batches, RetryAlone
 from wahaweb.core.constants import META_SESSION_ID, META_USER_EMAIL, META_USER_ID
 from wahaweb.core.errors import (
     AuthError,
@@ -60,6 +63,9 @@ class _Ask:
     started: float
     #: What placement does with servers nobody has probed yet (see `NotProbed`).
     unprobed: str = "raise"
+    #: The caller's context (its log ids): the work the batch starts for it runs in it.
+    context: contextvars.Context = dataclasses.field(default_factory=contextvars.copy_context, compare=False,
+                                                     repr=False)
 
 
 class SessionProvisioning(SessionObservations):
@@ -115,11 +121,33 @@ class SessionProvisioning(SessionObservations):
     @functools.cached_property
     def _reservations(self) -> Batches[_Ask, tuple[WaSession, asyncio.Future[WaSession]]]:
         """The reservations of this process, decided in batches (group commit: see its module)."""
-        return Batches(self._reserve_batch, on_task=self._track)
+        return Batches(self._reserve_batch, on_task=self._track_runner, on_unclaimed=self._unclaimed)
 
     def _track(self, task: asyncio.Task) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._settled)
+
+    def _track_runner(self, task: asyncio.Task) -> None:
+        """The batches' runner: `aclose()` waits for it; a failure of its own (not a refusal) is logged."""
+        self._tasks.add(task)
+        task.add_done_callback(self._runner_ended)
+
+    def _runner_ended(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("the reservation batches stopped: %r", task.exception(), exc_info=task.exception())
+
+    def _unclaimed(self, ask: _Ask, refusal: BaseException) -> None:
+        """A create refused after its caller went away (a closed tab): it is logged, audited and counted
+        all the same, as the caller would have done (NotProbed is no refusal: nothing was decided)."""
+        if not isinstance(refusal, NotProbed):
+            self._track(asyncio.get_running_loop().create_task(self._refused(ask, refusal), context=ask.context))
+
+    async def _refused(self, ask: _Ask, refusal: BaseException) -> None:
+        if isinstance(refusal, NoCapacity):
+            await self._no_capacity(ask.user.id)
+        await self._created(ask.user.id, None, _outcome_of(refusal), str(refusal) or type(refusal).__name__,
+                            ask.started)
 
     async def _no_capacity(self, user_id: int | None) -> None:
         """Every server is full, draining or down: the operator must hear of it (log, metric, audit).
@@ -216,6 +244,10 @@ class SessionProvisioning(SessionObservations):
                 answers.append((rows[-1], signs))
                 taken[user_id] += 1
             s.add_all(rows)
+            try:
+                await s.flush()
+            except sa.exc.IntegrityError as refused:  # e.g. a session id taken: whose? each alone
+                raise RetryAlone(refused) from refused
         # Committed: each row's WAHA create is a task, not part of its caller: if the tab goes away the
         # WAHA call and the row update still finish, so no row is left in `creating` and no WAHA session
         # is orphaned.
@@ -224,7 +256,9 @@ class SessionProvisioning(SessionObservations):
                 for ask, answer in zip(asks, answers, strict=True)]
 
     def _start_provisioning(self, ask: _Ask, row: WaSession, signs: bool | None) -> asyncio.Future[WaSession]:
-        task = asyncio.ensure_future(self._provision(ask.user, row, ask.started, signs))
+        """The row's WAHA create, as the service's task, in its caller's context (its log ids)."""
+        task = asyncio.get_running_loop().create_task(self._provision(ask.user, row, ask.started, signs),
+                                                      context=ask.context)
         self._track(task)
         return task
 
