@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from tests.core.conftest import embedded_settings, make_core, register, sqlite_url  # noqa: F401
-from tests.state.test_listener import FakeApp, FakeFeed
+from tests.state.test_listener import FakeApp, FakeCodes
 from wahaweb.api import webhook as webhook_route
 from wahaweb.core.accounts import hash_token
 from wahaweb.state.live import make_listener
@@ -66,15 +66,15 @@ async def test_who_gets_the_qr_is_read_while_waha_answers_not_after(make_core, s
     order: list[str] = []
     pushed: asyncio.Future = asyncio.get_running_loop().create_future()
 
-    class Feed(FakeFeed):
-        def _set_qr(self, session_id, card) -> None:
+    class Codes(FakeCodes):
+        def _set(self, session_id, card) -> None:
             order.append("pushed")
-            super()._set_qr(session_id, card)
+            super()._set(session_id, card)
             if not pushed.done():
                 pushed.set_result(session_id)
 
     app = FakeApp()
-    app.feeds[await core.feed_token(hash_token(cookie))] = Feed()
+    app.codes[await core.qr_token(hash_token(cookie))] = Codes()
     core.live.notifier.add(make_listener(app, core))
     sign_ins, store = core.accounts.live_sign_ins, core.live.qr.store
 

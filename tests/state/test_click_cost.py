@@ -46,7 +46,7 @@ async def test_one_create_click_to_the_first_qr(make_core, sqlite_url):  # noqa:
     core.demo.deliver_webhooks_to(api)
     app = FakeApp()
     core.live.notifier.add(make_listener(app, core))
-    feed_token = await core.feed_token(hash_token(cookie))
+    qr_token = await core.qr_token(hash_token(cookie))
     # Warm-up, once per process: the secrets, the first WAHA probe of the server panel (shared by
     # every page for 5 s).
     await core.webhook_secret()
@@ -89,8 +89,8 @@ async def test_one_create_click_to_the_first_qr(make_core, sqlite_url):  # noqa:
     assert page.visible(row.id) is not None
     await core.audit.for_session(row.id, 20)
     # WAHA answers, shows a QR, its webhook arrives: the engine fetches the QR once and pushes it.
-    await eventually(lambda: app.feeds.get(feed_token) is not None and row.id in app.feeds[feed_token].qr,
-                     what="the first QR in the feed")
+    await eventually(lambda: app.codes.get(qr_token) is not None and row.id in app.codes[qr_token].qr,
+                     what="the first QR in the sign-in's QR state")
 
     waha = [f"{r['method']} {r['path'].replace(row.id, '{id}')}" for r in sim.requests]
     assert waha == WAHA_REQUESTS

@@ -35,7 +35,7 @@ from wahaweb.core.errors import WahaProblem
 from wahaweb.core.ratelimit import RateLimits
 from wahaweb.i18n import LANGUAGES, error_text, text
 from wahaweb.simulator import Simulator, SimulatorConfig
-from wahaweb.state.feed import SessionCard, UserFeed, timeline_items
+from wahaweb.state.feed import SessionCard, UserFeed, UserQr, timeline_items
 from wahaweb.state.live import make_listener
 
 INTERNAL_URL = "http://waha-node-7.internal.lan:3000"
@@ -59,7 +59,6 @@ class PlainFeed:
     sessions: list = []
     all_sessions: list = []
     by_id: dict = {}
-    qr: dict = {}
     timelines: dict = {}
     active = limit = 0
     plan = ""
@@ -68,8 +67,19 @@ class PlainFeed:
     _index = UserFeed.__dict__["_index"]
     _patch = UserFeed.__dict__["_patch"]
     _remove = UserFeed.__dict__["_remove"]
-    _set_qr = UserFeed.__dict__["_set_qr"]
     _set_timeline = UserFeed.__dict__["_set_timeline"]
+
+
+class PlainQr:
+    """UserQr's own methods on a plain attribute."""
+
+    def __init__(self) -> None:
+        self.qr: dict = {}
+
+    _set = UserQr.__dict__["_set"]
+    _drop = UserQr.__dict__["_drop"]
+    _keep = UserQr.__dict__["_keep"]
+    _clear = UserQr.__dict__["_clear"]
 
 
 class FeedsApp:
@@ -77,11 +87,21 @@ class FeedsApp:
 
     def __init__(self) -> None:
         self.feeds: dict[str, PlainFeed] = {}
+        self.codes: dict[str, PlainQr] = {}
         #: token -> what its tabs held after each push (a later push may overwrite an earlier one).
         self.seen: dict[str, list[str]] = {}
 
     @contextlib.asynccontextmanager
     async def modify_state(self, token):
+        if token.cls is UserQr:  # QR codes: no words in them
+            codes = self.codes.setdefault(token.ident, PlainQr())
+
+            class Codes:
+                async def get_state(self, cls):
+                    return codes
+
+            yield Codes()
+            return
         feed = self.feeds.setdefault(token.ident, PlainFeed())
 
         class Root:

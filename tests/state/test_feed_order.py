@@ -79,22 +79,44 @@ def test_a_fill_never_takes_a_card_back_to_an_older_row():
     """A page load's read, filled after a push of a newer row had landed (a load links its feed
     before it reads, so a push waits; this is the second net): the newer card stays."""
     feed = _feed()
-    feed.qr, feed.timelines = {}, {}
+    feed.timelines = {}
     read = _overview(_row("pairing", T0))
     feed._patch(SessionCard.of(_row("connected", T0 + dt.timedelta(seconds=1))), own=True, admin=False)
     feed._fill(read)
     assert [c.status for c in feed.sessions] == ["connected"]
 
 
-def test_a_fill_keeps_the_first_qr_pushed_with_a_newer_pairing_card():
-    """The load read 'starting'; 'pairing' and the first QR were pushed before its fill: the QR stays
-    (the fill drops QR codes of sessions not pairing, by the cards it keeps)."""
+def test_a_load_keeps_the_first_qr_pushed_before_its_row_says_pairing():
+    """The load read 'starting'; the first QR was pushed into the sign-in's QR state before the load
+    linked it (the engine fetches it as WAHA announces it): the QR stays. A session that left pairing,
+    or is gone, loses its QR."""
+    from tests.state.test_customer_words import PlainQr
+    from wahaweb.state.feed import QrView, qr_kept
+
+    codes = PlainQr()
+    qr = QrView(data_url="data:image/svg+xml,x", rotation=1)
+    codes._set("session_1", qr)
+    codes._set("session_gone", qr)
+    codes._keep(qr_kept(_overview(_row("starting", T0))))
+    assert set(codes.qr) == {"session_1"}
+    codes._keep(qr_kept(_overview(_row("connected", T0))))
+    assert codes.qr == {}
+
+
+def test_the_qr_state_is_written_only_when_it_changes():
+    """An untouched QR state sends the tabs nothing: dropping, keeping or clearing what is not there
+    assigns nothing (a status push to a session with no QR costs no delta)."""
+    from tests.state.test_customer_words import PlainQr
     from wahaweb.state.feed import QrView
 
-    feed = _feed()
-    feed.qr, feed.timelines = {}, {}
-    read = _overview(_row("starting", T0))
-    feed._patch(SessionCard.of(_row("pairing", T0 + dt.timedelta(seconds=1))), own=True, admin=False)
-    feed._set_qr("session_1", QrView(data_url="data:image/svg+xml,x", rotation=1))
-    feed._fill(read)
-    assert [c.status for c in feed.sessions] == ["pairing"] and "session_1" in feed.qr
+    codes = PlainQr()
+    codes._set("session_1", QrView(data_url="data:image/svg+xml,x"))
+    held = codes.qr
+    codes._drop("session_2")
+    codes._keep(["session_1", "session_2"])
+    assert codes.qr is held
+    codes._drop("session_1")
+    assert codes.qr == {} and codes.qr is not held
+    held = codes.qr
+    codes._clear()
+    assert codes.qr is held

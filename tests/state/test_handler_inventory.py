@@ -71,3 +71,18 @@ def test_the_language_switch_account_page_and_reset_links_are_guarded():
     assert access_of(by_name[("LanguageState", "set_language")].state, "set_language") == USER
     assert access_of(by_name[("AccountState", "load")].state, "load") == USER
     assert access_of(by_name[("AdminState", "make_reset_link")].state, "make_reset_link") == ADMIN
+
+
+def test_the_shared_states_expose_no_handler_at_all():
+    """The live feed and the QR codes (issue 16) are written by the server only: every method is
+    `_private`, so the only handler Reflex gives them is `setvar`, which the middleware refuses. Every
+    shared state of the app is listed here, found by introspection: a new one must be added."""
+    import reflex as rx
+
+    from wahaweb.state.feed import UserFeed, UserQr
+
+    shared = {cls for cls in {h.state for h in handlers()} if is_app_state(cls) and issubclass(cls, rx.SharedState)}
+    assert shared == {UserFeed, UserQr}
+    for cls in shared:
+        assert set(cls.event_handlers) == {"setvar"}, cls
+        assert access_of(cls, "setvar") is None

@@ -3,13 +3,15 @@
 import reflex as rx
 
 from wahaweb.state.auth import AuthState
-from wahaweb.state.feed import UserFeed
+from wahaweb.state.feed import UserQr
 from wahaweb.state.server import ServerState
 from wahaweb.state.session_page import SessionPageState
 
 T = AuthState.t
-_qr = UserFeed.qr[SessionPageState.session_id]
-_has_qr = UserFeed.qr.contains(SessionPageState.session_id)
+#: The QR lives in its own state (`UserQr`): a rotation re-renders what reads it (this panel), nothing
+#: else. It may come before the card turns pairing (the engine fetches it first): shown at once.
+_qr = UserQr.qr[SessionPageState.session_id]
+_has_qr = UserQr.qr.contains(SessionPageState.session_id)
 
 
 def qr_panel() -> rx.Component:

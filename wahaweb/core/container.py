@@ -275,9 +275,18 @@ class Core:
         sign-in is revoked (sign-out, disabled account, password change) nothing more is
         pushed to it.
         """
+        return await self._state_token("feed", token_hash)
+
+    async def qr_token(self, token_hash: str) -> str:
+        """The shared-state token of one sign-in's QR codes (`UserQr`): like `feed_token`, an HMAC of
+        the sign-in under the same secret, for another purpose, so neither token gives the other.
+        It has the feed token's shape (`feed` + 64 hex digits), which the log redactor masks."""
+        return await self._state_token("qr", token_hash)
+
+    async def _state_token(self, purpose: str, token_hash: str) -> str:
         if self._state_secret is None:
             self._state_secret = await self._stored_secret(STATE_SECRET_KEY)
-        digest = hmac.new(self._state_secret.encode(), f"feed:{token_hash}".encode(), hashlib.sha256)
+        digest = hmac.new(self._state_secret.encode(), f"{purpose}:{token_hash}".encode(), hashlib.sha256)
         return "feed" + digest.hexdigest()
 
     async def _stored_secret(self, key: str) -> str:

@@ -11,6 +11,7 @@ that declaration mandatory at run time, for every event of every client:
   unlinked first, and a tab whose cookie no longer names the user its state was filled
   for (signed out, someone else signed in, a client token reused without the cookie, an
   admin who is one no more) has that state wiped. So a client token alone never grants data.
+  The same holds for the tab's link to its sign-in's QR codes (`UserQr`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from reflex.state import BaseState, StateUpdate
 from wahaweb.core.accounts import hash_token
 from wahaweb.state.auth import AuthState, cookie_user, root_of, session_token
 from wahaweb.state.context import app_core
-from wahaweb.state.feed import UserFeed
+from wahaweb.state.feed import UserFeed, UserQr
 from wahaweb.state.guard import HYDRATE_EVENTS, access_of
 
 logger = logging.getLogger("wahaweb.state.access")
@@ -67,11 +68,15 @@ async def _only_the_cookies_user(state: BaseState, event) -> StateUpdate | None:
     user = await cookie_user(root)
     links = root._reflex_internal_links or {}
     linked = links.get(UserFeed.get_full_name())
-    expected = (await app_core().feed_token(hash_token(session_token(root) or "")) if user is not None else None)
+    linked_qr = links.get(UserQr.get_full_name())
+    token_hash = hash_token(session_token(root) or "")
+    expected = await app_core().feed_token(token_hash) if user is not None else None
+    expected_qr = await app_core().qr_token(token_hash) if user is not None and linked_qr is not None else None
     auth = await root.get_state(AuthState)
     if user is None or (auth._user_id is not None and auth._user_id != user.id) or \
-            (auth.is_admin and not user.is_admin) or (linked is not None and linked != expected):
-        had_link = linked is not None
+            (auth.is_admin and not user.is_admin) or (linked is not None and linked != expected) or \
+            (linked_qr is not None and linked_qr != expected_qr):
+        had_link = linked is not None or linked_qr is not None
         await auth._wipe_tab()
         if had_link:
             logger.info("unlinked a tab from a feed its cookie does not grant")

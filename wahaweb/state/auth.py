@@ -117,16 +117,17 @@ class AuthState(rx.State):
         return user, None
 
     async def _wipe_tab(self) -> None:
-        """Reset every page state of this tab and drop its link to a feed."""
-        from wahaweb.state.feed import UserFeed
+        """Reset every page state of this tab and drop its links to a feed and to QR codes."""
+        from wahaweb.state.feed import UserFeed, UserQr
 
         root = root_of(self)
         for cls in _page_states():
             (await root.get_state(cls)).reset()
         links = root._reflex_internal_links or {}
-        if links.pop(UserFeed.get_full_name(), None) is not None:
-            feed = await root.get_state(UserFeed)
-            feed._linked_from.discard(root.rx_router_session.client_token)
+        for shared in (UserFeed, UserQr):  # the feed first: one lock order for every event (`_linked_qr`)
+            if links.pop(shared.get_full_name(), None) is not None:
+                state = await root.get_state(shared)
+                state._linked_from.discard(root.rx_router_session.client_token)
         self._user_id = None
 
     async def _signed_out(self):
@@ -172,6 +173,21 @@ class AuthState(rx.State):
         if feed._linked_to != token:
             feed = await feed._link_to(token)
         return feed
+
+    async def _linked_qr(self):
+        """This tab's sign-in's QR codes (`UserQr`), linked: the session page's, after `_open_page`.
+
+        Only ever after the feed (`_linked_feed`): every event that holds both takes the feed's
+        lock first, then this one's, so two tabs of one sign-in never wait for each other in a
+        circle. A QR push holds this one alone, never the feed's: it does not wait for a fill.
+        """
+        from wahaweb.state.feed import UserQr
+
+        token = await app_core().qr_token(hash_token(session_token(self) or ""))
+        qr = await self.get_state(UserQr)
+        if qr._linked_to != token:
+            qr = await qr._link_to(token)
+        return qr
 
 
 class AuthFormState(rx.State):

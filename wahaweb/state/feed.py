@@ -1,19 +1,28 @@
-"""One live feed per user, shared by all of that user's tabs.
+"""One live feed per sign-in, shared by all of that sign-in's tabs, and its QR codes beside it.
 
 `UserFeed` is an `rx.SharedState` linked (server-side, only after the cookie has been
-checked) to the user's feed token, an HMAC of the user id under a server secret
+checked) to the sign-in's feed token, an HMAC of the sign-in under a server secret
 (`Core.feed_token`): Reflex lets a client connect under any token it likes, so a
 guessable one would hand out the feed. Writing the feed from any tab, or from the
-status engine through `app.modify_state`, updates every tab of that user and no one
+status engine through `app.modify_state`, updates every tab of that sign-in and no one
 else's. Admins' feeds also carry every session, for /admin.
 
-It has no event handlers: every method is `_private`, so no client can call one.
+`UserQr` holds the current QR codes alone (issue 16): a QR rotates every 20 s, and in the feed
+each rotation made the browser re-render everything that reads the feed (the session list, the
+status, the timeline). It is linked by the session page only, to its own token (`Core.qr_token`,
+another HMAC of the sign-in), so a rotation's delta carries the QR state and nothing else, and
+reaches only tabs that opened a session page. Its own token, not the feed's: Reflex 0.10 saves a
+second shared state linked to a token the event already holds through a tree it never writes
+back (with Redis the link and the QR were lost; see `tests/state/test_qr_state.py`).
+
+Neither has event handlers: every method is `_private`, so no client can call one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 
 import reflex as rx
 
@@ -23,7 +32,7 @@ from wahaweb.core.failures import public_detail
 from wahaweb.core.live import CurrentQr
 from wahaweb.core.models import WaSession
 from wahaweb.core.sessions.access import Overview
-from wahaweb.core.status import ACTIVE_STATUSES, FAILED
+from wahaweb.core.status import ACTIVE_STATUSES, CREATING, FAILED, PAIRING, STARTING
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -113,7 +122,7 @@ class UserFeed(rx.SharedState):
     """Everything live about one user's sessions.
 
     Filled once when a page loads (`_fill`); afterwards the status engine's change stream
-    patches it one card at a time (`_patch`, `_remove`, `_set_qr`): no reloads.
+    patches it one card at a time (`_patch`, `_remove`): no reloads. QR codes are in `UserQr`.
     """
 
     sessions: list[SessionCard] = []
@@ -121,7 +130,6 @@ class UserFeed(rx.SharedState):
     all_sessions: list[SessionCard] = []
     #: Sessions this user may open (own; admins: all), by id.
     by_id: dict[str, SessionCard] = {}
-    qr: dict[str, QrView] = {}
     #: Recent audit events of the sessions whose page is open somewhere, kept live.
     timelines: dict[str, list[TimelineItem]] = {}
     active: int = 0
@@ -131,7 +139,7 @@ class UserFeed(rx.SharedState):
 
     def _clear(self) -> None:
         """Empty the feed (a disabled account: nothing more reaches its tabs)."""
-        self.sessions, self.all_sessions, self.by_id, self.qr, self.timelines = [], [], {}, {}, {}
+        self.sessions, self.all_sessions, self.by_id, self.timelines = [], [], {}, {}
         self.active = self.limit = 0
         self.plan = ""
         self.loaded = False
@@ -150,7 +158,6 @@ class UserFeed(rx.SharedState):
                                                    admin=True), everyone)
                              for item in page.everyone or []]
         self._index()
-        self.qr = {k: v for k, v in self.qr.items() if k in self.by_id and self.by_id[k].status == "pairing"}
         self.timelines = {k: v for k, v in self.timelines.items() if k in self.by_id}
         self.active, self.limit, self.plan = page.usage.active, page.usage.limit, page.usage.plan_label
         self.loaded = True
@@ -160,12 +167,13 @@ class UserFeed(rx.SharedState):
         by_id.update({card.id: card for card in self.sessions})
         self.by_id = by_id
 
-    def _patch(self, card: SessionCard, *, own: bool, admin: bool) -> None:
+    def _patch(self, card: SessionCard, *, own: bool, admin: bool) -> bool:
         """One session changed: replace (or add) its card; the plan meter follows from the cards.
-        A push of an older row than the card shown (it lost a race with a newer one) is dropped."""
+        A push of an older row than the card shown (it lost a race with a newer one) is dropped:
+        False (its QR, in `UserQr`, stays too)."""
         held = self.by_id.get(card.id)
         if held is not None and card.row_us < held.row_us:
-            return
+            return False
         if own:
             self.sessions = _upsert(self.sessions, card)
             self.active = sum(1 for c in self.sessions if c.status in ACTIVE_STATUSES)
@@ -174,22 +182,56 @@ class UserFeed(rx.SharedState):
             owned = dataclasses.replace(card, owner=card.owner or (previous.owner if previous else ""))
             self.all_sessions = _upsert(self.all_sessions, owned)
         self._index()
-        if card.status != "pairing" and card.id in self.qr:
-            self.qr = {k: v for k, v in self.qr.items() if k != card.id}
+        return True
 
     def _remove(self, session_id: str) -> None:
         self.sessions = [c for c in self.sessions if c.id != session_id]
         self.all_sessions = [c for c in self.all_sessions if c.id != session_id]
         self.active = sum(1 for c in self.sessions if c.status in ACTIVE_STATUSES)
         self._index()
-        self.qr = {k: v for k, v in self.qr.items() if k != session_id}
         self.timelines = {k: v for k, v in self.timelines.items() if k != session_id}
-
-    def _set_qr(self, session_id: str, card: QrView) -> None:
-        self.qr = {**self.qr, session_id: card}
 
     def _set_timeline(self, session_id: str, items: list[TimelineItem]) -> None:
         self.timelines = {**self.timelines, session_id: items}
+
+
+class UserQr(rx.SharedState):
+    """The current QR code of each pairing session of one sign-in: nothing else (see the module).
+
+    Set by the status engine's QR pushes (`_set`) and by a session page's load (the QR current
+    then); a session leaving pairing, or deleted, loses its QR (`_drop`), and a load keeps only
+    the sessions still pairing (`_keep`). Each method assigns only when something changes: an
+    untouched state sends nothing to the tabs.
+    """
+
+    qr: dict[str, QrView] = {}
+
+    def _set(self, session_id: str, card: QrView) -> None:
+        self.qr = {**self.qr, session_id: card}
+
+    def _drop(self, session_id: str) -> None:
+        if session_id in self.qr:
+            self.qr = {k: v for k, v in self.qr.items() if k != session_id}
+
+    def _keep(self, session_ids: Iterable[str]) -> None:
+        keep = set(session_ids)
+        if any(k not in keep for k in self.qr):
+            self.qr = {k: v for k, v in self.qr.items() if k in keep}
+
+    def _clear(self) -> None:
+        if self.qr:
+            self.qr = {}
+
+
+#: A load keeps the QR codes of the user's sessions in these states (`qr_kept`).
+QR_STATUSES = frozenset({CREATING, STARTING, PAIRING})
+
+
+def qr_kept(page: Overview) -> set[str]:
+    """The sessions whose QR codes a page load keeps in `UserQr`: the user's own that are (about to be)
+    pairing. Not pairing only: the engine fetches a session's first QR as WAHA announces it, and may
+    push it before the row the load read says pairing ('starting'); that QR must stay."""
+    return {row.id for row in page.own if row.status in QR_STATUSES}
 
 
 def _newer(card: SessionCard, held: dict[str, SessionCard]) -> SessionCard:

@@ -12,7 +12,7 @@ a state, so no keeper runs there.
 
 Each worker keeps its own tabs: every third of the expiry it EXPIREs (never rewrites) every
 state key of every client token whose socket is connected to it, and of the shared tokens
-(feeds) those tabs are linked to. Key names come from Reflex's own key function over the
+(feeds, QR codes) those tabs are linked to. Key names come from Reflex's own key function over the
 app's state classes, not from a SCAN. A tab's links are read from its root state in Redis
 (one MGET a round, no hook in the page code): Redis holds the truth whatever relinked,
 unlinked or moved the tab here, and the price is one small read per tab every 20 minutes.

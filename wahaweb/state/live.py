@@ -2,7 +2,8 @@
 
 One listener per backend process. A status change patches one card in the owner's feed
 and in every admin's (for /admin); a deleted session's card is dropped; a new QR code
-goes to its owner only. Feeds are per sign-in (see `Core.feed_token`), and recipients are
+goes to its owner only, into the sign-in's `UserQr` (not the feed: see `wahaweb.state.feed`).
+Feeds are per sign-in (see `Core.feed_token`), and recipients are
 the live sign-ins of active users (one query): a signed-out or disabled tab gets nothing. `app.modify_state` on the shared feed token updates every
 open tab of that user, on any worker.
 
@@ -29,7 +30,7 @@ from wahaweb.core.live import PageUpdate
 from wahaweb.core.live.notify import QR, REMOVED
 from wahaweb.settings import get_settings
 from wahaweb.state.context import api_app
-from wahaweb.state.feed import SessionCard, UserFeed, qr_view, timeline_items
+from wahaweb.state.feed import SessionCard, UserFeed, UserQr, qr_view, timeline_items
 from wahaweb.state.hop_trace import install as install_hop_trace
 from wahaweb.state.hop_trace import trace_path
 from wahaweb.state.keepalive import start_keeping
@@ -47,14 +48,20 @@ async def silence_feed(core: Core, user_id: int) -> None:
     for token_hash in await core.accounts.sign_in_hashes(user_id):
         async with app.modify_state(rx.BaseStateToken(ident=await core.feed_token(token_hash), cls=UserFeed)) as root:
             (await root.get_state(UserFeed))._clear()
+        async with app.modify_state(rx.BaseStateToken(ident=await core.qr_token(token_hash), cls=UserQr)) as root:
+            (await root.get_state(UserQr))._clear()
 
 
 def make_listener(app: rx.App, core: Core):
-    """Every database read happens outside the feed's lock (`modify_state`): a QR push to the same
-    feed waits only for the few in-memory assignments of a status patch, never for a query."""
+    """Every database read happens outside the feed's lock (`modify_state`). A QR goes to the
+    sign-in's `UserQr` (its own token and lock): it never waits for a status patch or a page's fill,
+    and its delta carries the QR state alone. The listener holds one lock at a time."""
 
     def feed_of(token: str):
         return app.modify_state(rx.BaseStateToken(ident=token, cls=UserFeed))
+
+    def codes_of(token: str):
+        return app.modify_state(rx.BaseStateToken(ident=token, cls=UserQr))
 
     #: Who to push a session's next QR to, read while WAHA answers the fetch (issue 16: the read was
     #: one more query in series between the drawn QR and the page), by session: (asked at, read).
@@ -87,8 +94,8 @@ def make_listener(app: rx.App, core: Core):
             return
         card = qr_view(change.qr)
         for token_hash in [h for user_id, _, h in recipients if user_id == change.user_id]:
-            async with feed_of(await core.feed_token(token_hash)) as root:
-                (await root.get_state(UserFeed))._set_qr(change.session_id, card)
+            async with codes_of(await core.qr_token(token_hash)) as root:
+                (await root.get_state(UserQr))._set(change.session_id, card)
 
     async def push_status(change: PageUpdate, user_id: int, is_admin: bool, token_hash: str,
                           owner_email: str) -> None:
@@ -98,12 +105,20 @@ def make_listener(app: rx.App, core: Core):
             feed = await root.get_state(UserFeed)
             if change.kind == REMOVED:
                 feed._remove(change.session_id)
-                return
-            assert change.session is not None
-            note = (change.detail or "") if change.source == "server" else ""
-            owner = owner_email if is_admin and not own else ""
-            feed._patch(SessionCard.of(change.session, owner, note, admin=is_admin), own=own, admin=is_admin)
-            wants_timeline = change.session_id in feed.timelines
+                left_pairing = wants_timeline = False
+            else:
+                assert change.session is not None
+                note = (change.detail or "") if change.source == "server" else ""
+                owner = owner_email if is_admin and not own else ""
+                applied = feed._patch(SessionCard.of(change.session, owner, note, admin=is_admin), own=own,
+                                      admin=is_admin)
+                left_pairing = applied and change.session.status != "pairing"
+                wants_timeline = change.session_id in feed.timelines
+        if own and (change.kind == REMOVED or left_pairing):
+            # Its QR goes too, as it did when it was in the feed (a stale push, not applied, leaves it),
+            # under the QR's own lock, taken once the feed's is released: one lock at a time.
+            async with codes_of(await core.qr_token(token_hash)) as root:
+                (await root.get_state(UserQr))._drop(change.session_id)
         if wants_timeline:  # read with the lock released, then set
             items = await timeline_items(core, change.session_id, admin=is_admin)
             async with feed_of(token) as root:

@@ -16,7 +16,7 @@ from wahaweb.core.models import User
 from wahaweb.i18n import error_text
 from wahaweb.state.auth import AuthState
 from wahaweb.state.context import app_core
-from wahaweb.state.feed import UserFeed, qr_view, timeline_items
+from wahaweb.state.feed import UserFeed, qr_kept, qr_view, timeline_items
 from wahaweb.state.guard import guarded
 
 #: Actions that ask for confirmation first; the dialog's wording is `confirm.<action>.title/text`
@@ -42,15 +42,19 @@ class SessionPageState(AuthState):
         self.not_found = False
         self.notice = self.confirm_action = self.pairing_code = ""
         core = app_core()
-        row = (await self._open_page(user)).visible(self.session_id)
+        page = await self._open_page(user)
+        row = page.visible(self.session_id)
         if row is None:
             self.not_found = True
             return
         feed = await self.get_state(UserFeed)  # linked by `_open_page`: pushes wait until this load ends
         feed._set_timeline(row.id, await timeline_items(core, row.id, admin=user.is_admin))
+        # Linked after the feed (one lock order), read after the link: a QR pushed meanwhile lands after this.
+        codes = await self._linked_qr()
+        codes._keep(qr_kept(page))
         qr = core.live.current_qr(row.id) if row.status == "pairing" else None
         if qr is not None:
-            feed._set_qr(row.id, qr_view(qr))
+            codes._set(row.id, qr_view(qr))
 
     # ------------------------------------------------------------ dialog
     @rx.event

@@ -377,7 +377,7 @@ class StatusEngine(SocketWatcher):
     async def _publish_qr(self, state: CurrentQr) -> None:
         """A new QR to the pages, with the row its fetch used (issue 16: no query here). A change this process
         applied meanwhile moved the cache's generation (nothing stored); another worker's was as late for
-        this push when this was one query later, and its own push removes the QR (`UserFeed._patch`)."""
+        this push when this was one query later, and its own push removes the QR (from `UserQr`, state/live.py)."""
         fetched = self._qr_rows.pop(state.session_id, None)
         row = fetched[0] if fetched is not None and fetched[1] == state.data_url else None
         if row is None:  # stored another way (the refresh button)
