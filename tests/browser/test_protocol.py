@@ -11,6 +11,7 @@ victim's label, e-mail, session id (one the attacker never typed), phone or QR i
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import sqlite3
 import time
@@ -18,7 +19,7 @@ import typing
 
 import pytest
 
-from benchmarks.rawclient import RawClient, sign_in_cookie
+from benchmarks.rawclient import ROOT, RawClient, sign_in_cookie
 from tests.browser.conftest import PASSWORD, SIM_API_KEY, new_email
 from tests.handlers import Handler, app_states, handlers, is_app_state
 
@@ -48,7 +49,7 @@ class Victim:
     def __init__(self, base_url: str, label: str) -> None:
         self.email = new_email("victim")
         self.label = label
-        cookie = sign_in_cookie(base_url, self.email, PASSWORD, register=True)
+        self.cookie = cookie = sign_in_cookie(base_url, self.email, PASSWORD, register=True)
         self.client = RawClient(base_url, cookie=cookie).connect()
         self.client.hydrate("/")
         self.client.send(_named("load", "DashboardState").event_name, path="/")  # the dashboard's on_load
@@ -225,3 +226,53 @@ def test_a_tab_token_reused_with_another_cookie_starts_empty(base_url, admin_ema
     text = thief.text()
     thief.close()
     assert admin_email not in text and "users_rx_state_\": [{" not in text
+
+
+def _qr_frames(client: RawClient, since: int = 0) -> list[dict]:
+    """The frames (decoded) a client received after its `since`-th one that carry a QR image."""
+    with client._lock:
+        timed = list(client.timed[since:])
+    return [data for _, data in timed if isinstance(data, dict) and QR_IMAGE in json.dumps(data)]
+
+
+def test_a_qr_rotation_is_the_qr_state_alone_and_reaches_only_its_owners_session_pages(base_url):
+    """Issue 16: a QR push is a delta of `UserQr` and nothing else (no key of the feed: on old code the
+    QR was `UserFeed.qr`, and every rotation re-rendered all that reads the feed), sent to the owner's
+    session pages only (old code: his dashboard tabs got every rotation too), never to another user,
+    whatever he sends to the QR state (it has no handler; `setvar` is refused)."""
+    from wahaweb.state.feed import UserFeed, UserQr
+
+    owner = Victim(base_url, "QR-OWNER-d4")
+    dashboard = RawClient(base_url, cookie=owner.cookie).connect()  # the same sign-in, on its dashboard
+    dashboard.hydrate("/")
+    dashboard.send(_named("load", "DashboardState").event_name, path="/")
+    assert dashboard.wait_for(owner.session_id), "the owner's dashboard never loaded"
+    other = Victim(base_url, "QR-OTHER-e5")  # another customer, pairing on his own session page
+    qr_state = UserQr.get_full_name()
+    forged = {owner.session_id: {"data_url": "data:image/svg+xml,INJECTED-QR", "rotation": 1, "max_rotations": 6,
+                                 "expires_at_ms": 0}}
+    path = f"/sessions/{owner.session_id}"
+    other.client.send(f"{qr_state}.setvar", {"var_name": "qr", "value": forged}, path=path)
+    for name in ("_set", "_link_to", "_keep", "set_qr", "qr"):
+        other.client.send(f"{qr_state}.{name}", {"session_id": owner.session_id, "card": forged, "token": "x"},
+                          path=path)
+    other.client.hydrate(path)  # his tab, on the owner's page: still his own QR state
+
+    since = len(owner.client.timed)
+    dashboard_since = len(dashboard.timed)
+    deadline = time.monotonic() + 60  # the app's WAHA rotates a QR every 20 s / 6 (the first lives 60 s / 6)
+    while len(_qr_frames(owner.client, since)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    rotations = _qr_frames(owner.client, since)
+    assert len(rotations) >= 2, "the owner's page saw no QR rotation"
+    for frame in rotations:
+        assert qr_state in frame["delta"], frame["delta"].keys()
+        assert UserFeed.get_full_name() not in frame["delta"], sorted(frame["delta"])
+        assert set(frame["delta"]) <= {qr_state, ROOT}, sorted(frame["delta"])
+    owners_qr = set(VICTIM_QR.findall(owner.client.text()))
+    others_text, dashboard_frames = other.client.text(), _qr_frames(dashboard, dashboard_since)
+    for client in (owner.client, other.client, dashboard):
+        client.close()
+    assert not dashboard_frames, "a dashboard tab got QR codes it never shows"
+    assert owners_qr and not [qr for qr in owners_qr if qr in others_text], "the owner's QR reached another user"
+    assert "INJECTED-QR" not in others_text and "INJECTED-QR" not in owner.client.text()

@@ -170,9 +170,12 @@ def test_three_workers_three_servers_one_user_live_everywhere_and_the_lease_move
     holders = _wait_for_holders(store, keys, not_pid=holder_pid)
     survivors = [page for page in tabs if _alive(page)]
     assert survivors
-    survivors[0].wait_for_function(
-        "src => document.querySelector('#session-qr') && document.querySelector('#session-qr').src !== src",
-        arg=before, timeout=30_000)
+    # Every surviving tab, whichever worker holds its socket, gets the next QR: pushed into the sign-in's
+    # QR state (`UserQr`, its own token) by the worker now watching the server, fanned out through Redis.
+    for page in survivors:
+        page.wait_for_function(
+            "src => document.querySelector('#session-qr') && document.querySelector('#session-qr').src !== src",
+            arg=before, timeout=30_000)
 
     # The phone scans: every surviving tab turns connected by itself.
     httpx.post(f"{cluster.sims[server]}/_sim/sessions/{session_id}/scan",
