@@ -276,3 +276,58 @@ def test_a_qr_rotation_is_the_qr_state_alone_and_reaches_only_its_owners_session
     assert not dashboard_frames, "a dashboard tab got QR codes it never shows"
     assert owners_qr and not [qr for qr in owners_qr if qr in others_text], "the owner's QR reached another user"
     assert "INJECTED-QR" not in others_text and "INJECTED-QR" not in owner.client.text()
+
+
+def test_an_admins_tab_keeps_no_qr_of_a_customer_session_once_it_is_deleted(base_url, admin_email):
+    """An admin opening a customer's pairing session page gets its current QR at load (as before
+    issue 16; rotations go to the owner only). When the customer deletes the session, that QR must go
+    from the admin's tab as it went from his feed (`UserFeed._remove` dropped `qr` for every recipient,
+    admins included): the listener now drops it from `UserQr` for the owner's sign-ins only (`if own`),
+    so the admin's QR state keeps it and every hydrate of his tab sends it again (a scan that connects
+    the session leaves it there the same way)."""
+    victim = Victim(base_url, "QR-ADMIN-g7")
+    path = f"/sessions/{victim.session_id}"
+    admin_cookie = sign_in_cookie(base_url, admin_email, PASSWORD)  # a fresh sign-in: a QR state of its own
+    admin = RawClient(base_url, cookie=admin_cookie).connect()
+    admin.hydrate(path)
+    admin.send(_named("load", "SessionPageState").event_name, path=path)
+    assert admin.wait_for(victim.label, timeout=20), "the admin's page of the customer's session never loaded"
+    time.sleep(1)  # the load's QR (today: the current one, set into the admin's UserQr) is in
+    redirects = victim.client.text().count("_redirect")
+    victim.client.send(_named("ask", "SessionPageState").event_name, {"action": "delete"}, path=path)
+    victim.client.send(_named("confirm", "SessionPageState").event_name, path=path)
+    deadline = time.monotonic() + 20
+    while victim.client.text().count("_redirect") == redirects and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert victim.client.text().count("_redirect") > redirects, "the delete never redirected the owner"
+    time.sleep(3)  # the status engine's REMOVED reaches every recipient's feed
+    token = admin.token
+    admin.close()
+    time.sleep(1)
+    reloaded = RawClient(base_url, token=token, cookie=admin_cookie).connect()  # the admin reloads his tab
+    reloaded.hydrate(path)
+    time.sleep(3)
+    text = reloaded.text()
+    reloaded.close()
+    victim.client.close()
+    assert "is_hydrated" in text, "the admin's tab never hydrated"
+    assert QR_IMAGE not in text, "a deleted customer session's QR is still in the admin's tab"
+
+
+def test_a_tab_token_alone_never_hears_its_sign_ins_qr_codes(base_url):
+    """A victim's tab token (leaked: a proxy's log of `/_event/?token=...`, an extension, a shared
+    machine), connected with no cookie and without sending one event: Reflex pushes every rotation
+    of the victim's `UserQr` to each client token in its `_linked_from` that has a socket, through
+    that token's own links. `AccessMiddleware` only looks at a hydrate, so a socket that never
+    hydrates stays a linked client of the victim's QR codes and is handed each one."""
+    victim = Victim(base_url, "QR-PASSIVE-f6")
+    token = victim.client.token
+    victim_qrs = set(VICTIM_QR.findall(victim.client.text()))
+    victim.client.close()  # the victim closes that tab (or loses the network); his session still pairs
+    time.sleep(1)  # the token has no socket any more: connecting with it is not a duplicate
+    thief = RawClient(base_url, token=token).connect()  # no cookie, and no event at all: it only listens
+    heard = thief.wait_for(QR_IMAGE, timeout=20)  # the first QR lives 10 s here, each next one 3.3 s
+    text = thief.text()
+    thief.close()
+    assert victim_qrs, "the victim's own page saw his QR"
+    assert not heard, f"a socket with a tab token alone received the victim's QR: {text[:300]}"

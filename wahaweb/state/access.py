@@ -12,21 +12,30 @@ that declaration mandatory at run time, for every event of every client:
   for (signed out, someone else signed in, a client token reused without the cookie, an
   admin who is one no more) has that state wiped. So a client token alone never grants data.
   The same holds for the tab's link to its sign-in's QR codes (`UserQr`).
+- a socket that connects under a tab's token is checked the same way before it counts as
+  connected (`guard_connections`): Reflex pushes a shared state's changes to every linked
+  tab that has a socket, even one that never sends an event, so a leaked tab token with no
+  cookie would otherwise hear that tab's feed and QR codes.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from http.cookies import CookieError, SimpleCookie
+from urllib.parse import parse_qs
 
+import reflex as rx
 from reflex.middleware.middleware import Middleware
 from reflex.state import BaseState, StateUpdate
 
 from wahaweb.core.accounts import hash_token
+from wahaweb.core.errors import AuthError
 from wahaweb.state.auth import AuthState, cookie_user, root_of, session_token
-from wahaweb.state.context import app_core
+from wahaweb.state.context import api_app, app_core
 from wahaweb.state.feed import UserFeed, UserQr
 from wahaweb.state.guard import HYDRATE_EVENTS, access_of
+from wahaweb.web.cookies import COOKIE_NAME
 
 logger = logging.getLogger("wahaweb.state.access")
 
@@ -83,3 +92,51 @@ async def _only_the_cookies_user(state: BaseState, event) -> StateUpdate | None:
             # The linked feed is still patched in for this event: hydrate again, unlinked.
             return StateUpdate(events=[event])
     return None
+
+
+def _cookie_token(environ: dict) -> str | None:
+    """The sign-in cookie of the socket's own handshake (the state's headers are the previous one's)."""
+    try:
+        morsel = SimpleCookie(environ.get("HTTP_COOKIE", "")).get(COOKIE_NAME)
+    except CookieError:
+        return None
+    return morsel.value if morsel else None
+
+
+async def _unlink_unless_granted(app: rx.App, client_token: str, cookie_token: str | None) -> None:
+    """Before a socket is connected under `client_token`: drop the tab's links to a feed or QR codes
+    that the connection's own cookie (not the one the state last saw) does not grant."""
+    async with app.modify_state(rx.BaseStateToken(ident=client_token, cls=AuthState)) as state:
+        root = root_of(state)
+        links = root._reflex_internal_links or {}
+        linked, linked_qr = links.get(UserFeed.get_full_name()), links.get(UserQr.get_full_name())
+        if linked is None and linked_qr is None:
+            return
+        core = api_app(app).state.core
+        try:
+            user = await core.accounts.authenticate(cookie_token)
+        except AuthError:
+            user = None
+        token_hash = hash_token(cookie_token or "")
+        if user is None or linked not in (None, await core.feed_token(token_hash)) or \
+                linked_qr not in (None, await core.qr_token(token_hash)):
+            await (await root.get_state(AuthState))._wipe_tab()
+            logger.info("unlinked a reconnecting tab from a feed its cookie does not grant")
+
+
+def guard_connections(app: rx.App) -> None:
+    """A socket connected under a tab's token hears that tab's pushes before it sends any event (so
+    before the hydrate check above): check the handshake's cookie against the tab's links first."""
+    namespace = app.event_namespace
+    if namespace is None:
+        return
+    original = namespace.on_connect
+
+    async def on_connect(sid, environ, auth=None):
+        token = (parse_qs(environ.get("QUERY_STRING", "")).get("token") or [""])[0]
+        # A token whose socket is still up is not handed out again (Reflex issues a new one).
+        if token and not await namespace._token_manager.is_token_connected(token):
+            await _unlink_unless_granted(app, token, _cookie_token(environ))
+        return await original(sid, environ, auth)
+
+    namespace.on_connect = on_connect  # type: ignore[method-assign]  # wrapped: Reflex offers no connect hook

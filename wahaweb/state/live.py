@@ -29,6 +29,7 @@ from wahaweb.core.container import Core
 from wahaweb.core.live import PageUpdate
 from wahaweb.core.live.notify import QR, REMOVED
 from wahaweb.settings import get_settings
+from wahaweb.state.access import guard_connections
 from wahaweb.state.context import api_app
 from wahaweb.state.feed import SessionCard, UserFeed, UserQr, qr_view, timeline_items
 from wahaweb.state.hop_trace import install as install_hop_trace
@@ -144,6 +145,7 @@ async def lifespan(app: rx.App) -> AsyncIterator[None]:
     """The app's Core and status engine for the backend's lifetime; the websocket's Origin rule."""
     if app.sio is not None:
         app.sio.eio.cors_allowed_origins = origin_policy(get_settings().allowed_origins)
+    guard_connections(app)  # a leaked tab token with no cookie hears nothing (see wahaweb.state.access)
     core = await create_core(get_settings())
     api = api_app(app)
     api.state.core = core  # routes read request.app.state.core; states read it through the app

@@ -52,7 +52,8 @@ class SessionPageState(AuthState):
         # Linked after the feed (one lock order), read after the link: a QR pushed meanwhile lands after this.
         codes = await self._linked_qr()
         codes._keep(qr_kept(page))
-        qr = core.live.current_qr(row.id) if row.status == "pairing" else None
+        # The owner's QR only (rotations go to him alone): an admin's tab keeps no customer's QR.
+        qr = core.live.current_qr(row.id) if row.status == "pairing" and row.user_id == user.id else None
         if qr is not None:
             codes._set(row.id, qr_view(qr))
 
