@@ -165,6 +165,28 @@ def test_other_users_session_is_not_found_and_never_sent(browser, base_url, admi
     intruder_ctx.close()
 
 
+def test_an_admin_on_a_customers_pairing_page_is_told_the_qr_is_the_owners(browser, base_url, admin_email):
+    """Only the owner's sign-ins get a session's QR codes (they pair a phone to it): an admin on a
+    customer's pairing page sees the status and is told so, not a spinner that never ends."""
+    owner_ctx = browser.new_context()
+    owner = owner_ctx.new_page()
+    register(owner, base_url)
+    session_id = create_session(owner, "Owner's line")
+    owner.wait_for_selector("img#session-qr", timeout=30000)  # the owner has his QR
+
+    admin_ctx = browser.new_context()
+    admin = admin_ctx.new_page()
+    login(admin, base_url, admin_email)
+    admin.goto(f"{base_url}/sessions/{session_id}")
+    admin.wait_for_selector("#session-status[data-status=pairing]", timeout=30000)
+    admin.wait_for_selector("#qr-owner-only")
+    admin.wait_for_timeout(1000)
+    assert admin.locator("#session-qr").count() == 0
+    screenshot(admin, "admin-on-customer-pairing")
+    admin_ctx.close()
+    owner_ctx.close()
+
+
 def test_stop_restart_delete_each_ask_for_confirmation(page, base_url, admin_email):
     register(page, base_url)
     session_id = create_session(page)

@@ -3,7 +3,7 @@
 import reflex as rx
 
 from wahaweb.state.auth import AuthState
-from wahaweb.state.feed import UserQr
+from wahaweb.state.feed import UserFeed, UserQr
 from wahaweb.state.server import ServerState
 from wahaweb.state.session_page import SessionPageState
 
@@ -12,6 +12,8 @@ T = AuthState.t
 #: else. It may come before the card turns pairing (the engine fetches it first): shown at once.
 _qr = UserQr.qr[SessionPageState.session_id]
 _has_qr = UserQr.qr.contains(SessionPageState.session_id)
+#: An admin on a customer's session: its QR codes go to the owner alone (they pair a phone to it).
+_not_own = UserFeed.by_id[SessionPageState.session_id].owner != ""
 
 
 def qr_panel() -> rx.Component:
@@ -30,8 +32,13 @@ def qr_panel() -> rx.Component:
                 custom_attrs={"data-rotation": _qr.rotation},
             ),
             rx.center(
-                rx.vstack(rx.spinner(size="3"), rx.text(T["pairing.waiting"], size="2", color_scheme="gray"),
-                          align="center"),
+                rx.cond(
+                    _not_own,
+                    rx.text(T["pairing.owner_only"], size="2", color_scheme="gray", align="center",
+                            id="qr-owner-only"),
+                    rx.vstack(rx.spinner(size="3"), rx.text(T["pairing.waiting"], size="2", color_scheme="gray"),
+                              align="center"),
+                ),
                 width=["240px", "280px"],
                 height=["240px", "280px"],
                 border=f"1px dashed {rx.color('gray', 7)}",
