@@ -30,6 +30,7 @@ from reflex.middleware.middleware import Middleware
 from reflex.state import BaseState, StateUpdate
 
 from wahaweb.core.accounts import hash_token
+from wahaweb.core.container import Core
 from wahaweb.core.errors import AuthError
 from wahaweb.state.auth import AuthState, cookie_user, root_of, session_token
 from wahaweb.state.context import api_app, app_core
@@ -76,22 +77,30 @@ async def _only_the_cookies_user(state: BaseState, event) -> StateUpdate | None:
     root = root_of(state)  # the middleware is handed the root already
     user = await cookie_user(root)
     links = root._reflex_internal_links or {}
-    linked = links.get(UserFeed.get_full_name())
-    linked_qr = links.get(UserQr.get_full_name())
-    token_hash = hash_token(session_token(root) or "")
-    expected = await app_core().feed_token(token_hash) if user is not None else None
-    expected_qr = await app_core().qr_token(token_hash) if user is not None and linked_qr is not None else None
     auth = await root.get_state(AuthState)
     if user is None or (auth._user_id is not None and auth._user_id != user.id) or \
-            (auth.is_admin and not user.is_admin) or (linked is not None and linked != expected) or \
-            (linked_qr is not None and linked_qr != expected_qr):
-        had_link = linked is not None or linked_qr is not None
+            (auth.is_admin and not user.is_admin) or \
+            await _foreign_links(app_core(), links, hash_token(session_token(root) or "")):
+        had_link = any(shared.get_full_name() in links for shared in _SHARED)
         await auth._wipe_tab()
         if had_link:
             logger.info("unlinked a tab from a feed its cookie does not grant")
             # The linked feed is still patched in for this event: hydrate again, unlinked.
             return StateUpdate(events=[event])
     return None
+
+
+#: The shared states a tab links to its sign-in's tokens, in lock order (see `AuthState._linked_qr`).
+_SHARED = (UserFeed, UserQr)
+
+
+async def _foreign_links(core: Core, links: dict[str, str], token_hash: str) -> bool:
+    """Whether the tab is linked to a feed or QR codes other than this sign-in's own."""
+    for shared, token_of in ((UserFeed, core.feed_token), (UserQr, core.qr_token)):
+        linked = links.get(shared.get_full_name())
+        if linked is not None and linked != await token_of(token_hash):
+            return True
+    return False
 
 
 def _cookie_token(environ: dict) -> str | None:
@@ -109,17 +118,14 @@ async def _unlink_unless_granted(app: rx.App, client_token: str, cookie_token: s
     async with app.modify_state(rx.BaseStateToken(ident=client_token, cls=AuthState)) as state:
         root = root_of(state)
         links = root._reflex_internal_links or {}
-        linked, linked_qr = links.get(UserFeed.get_full_name()), links.get(UserQr.get_full_name())
-        if linked is None and linked_qr is None:
+        if not any(shared.get_full_name() in links for shared in _SHARED):
             return
         core = api_app(app).state.core
         try:
             user = await core.accounts.authenticate(cookie_token)
         except AuthError:
             user = None
-        token_hash = hash_token(cookie_token or "")
-        if user is None or linked not in (None, await core.feed_token(token_hash)) or \
-                linked_qr not in (None, await core.qr_token(token_hash)):
+        if user is None or await _foreign_links(core, links, hash_token(cookie_token or "")):
             await (await root.get_state(AuthState))._wipe_tab()
             logger.info("unlinked a reconnecting tab from a feed its cookie does not grant")
 

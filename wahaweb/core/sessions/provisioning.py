@@ -111,9 +111,7 @@ class SessionProvisioning(SessionObservations):
                 await asyncio.gather(*(self.servers.probe(server_id) for server_id in never.server_ids))
                 row, task = await self._reservations.submit(_Ask(user, label, started, unprobed="skip"))
         except Exception as exc:
-            if isinstance(exc, NoCapacity):
-                await self._no_capacity(user_id)
-            await self._created(user_id, None, _outcome_of(exc), str(exc) or type(exc).__name__, started)
+            await self._refused(user_id, exc, started)
             raise
         await self._announce(row, "create")
         return row, task
@@ -141,13 +139,15 @@ class SessionProvisioning(SessionObservations):
         """A create refused after its caller went away (a closed tab): it is logged, audited and counted
         all the same, as the caller would have done (NotProbed is no refusal: nothing was decided)."""
         if not isinstance(refusal, NotProbed):
-            self._track(asyncio.get_running_loop().create_task(self._refused(ask, refusal), context=ask.context))
+            self._track(asyncio.get_running_loop().create_task(self._refused(ask.user.id, refusal, ask.started),
+                                                               context=ask.context))
 
-    async def _refused(self, ask: _Ask, refusal: BaseException) -> None:
+    async def _refused(self, user_id: int | None, refusal: BaseException, started: float) -> None:
+        """The record of a create that reserved nothing: its log line and audit (and, when no server had
+        room, the operator's warning)."""
         if isinstance(refusal, NoCapacity):
-            await self._no_capacity(ask.user.id)
-        await self._created(ask.user.id, None, _outcome_of(refusal), str(refusal) or type(refusal).__name__,
-                            ask.started)
+            await self._no_capacity(user_id)
+        await self._created(user_id, None, _outcome_of(refusal), str(refusal) or type(refusal).__name__, started)
 
     async def _no_capacity(self, user_id: int | None) -> None:
         """Every server is full, draining or down: the operator must hear of it (log, metric, audit).
